@@ -1,1 +1,53 @@
-//! placeholder
+//! One way to send agent events.
+//!
+//! - [`EventBridge`]: created once at start-up and passed down (never a global); wraps the
+//!   sinks, the payload policy (size cap, redaction) and the counters.
+//! - [`Run`]: one agent run, started by [`EventBridge::start_run`] with a [`RunContext`] that
+//!   says whose run it is. Agent code never names a user when emitting.
+//! - [`ToolCall`]: the guard returned by [`Run::tool_executing`]; it emits exactly one
+//!   `tool_completed`, whether the tool returns, fails, panics or is cancelled.
+//! - Sinks: [`testing::Recorder`] (tests), [`UserHub`] (per-user delivery on tokio),
+//!   [`JsonLinesSink`] (a log file), or your own [`EventSink`].
+//! - [`testing`]: assertions of every invariant a run must satisfy.
+//!
+//! Emission is synchronous, never waits on the network and never panics, so guards can emit
+//! from `Drop`. The wire format lives in [`schema`] (the `agent-events-schema` crate).
+//!
+//! ```
+//! use agent_events::{EventBridge, RunContext, testing::Recorder};
+//!
+//! fn search(run: &agent_events::Run, query: &str) -> Result<Vec<String>, String> {
+//!     let call = run.tool_executing("search", serde_json::json!({ "query": query }));
+//!     let hits = vec![format!("result for {query}")];
+//!     call.completed(&hits);
+//!     Ok(hits)
+//! }
+//!
+//! let recorder = Recorder::new();
+//! let bridge = EventBridge::builder().sink(recorder.clone()).build();
+//! let run = bridge.start_run(RunContext::new("user-1", "thread-1", "research_agent"));
+//! match search(&run, "rust") {
+//!     Ok(hits) => run.completed(format!("{} hits", hits.len()), &hits),
+//!     Err(e) => run.failed(e),
+//! }
+//! recorder.assert_invariants();
+//! ```
+
+mod bridge;
+mod context;
+mod hub;
+mod jsonl;
+mod metrics;
+pub mod policy;
+mod run;
+mod sink;
+pub mod testing;
+
+pub use agent_events_schema as schema;
+pub use bridge::{BridgeBuilder, EventBridge};
+pub use context::RunContext;
+pub use hub::{HubMessage, Subscription, UserHub, DEFAULT_SUBSCRIBER_CAPACITY};
+pub use jsonl::JsonLinesSink;
+pub use metrics::MetricsSnapshot;
+pub use run::{EmitError, Run, ToolCall};
+pub use sink::{EventSink, ShutdownFuture, SinkError, SinkStats};

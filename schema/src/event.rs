@@ -330,6 +330,12 @@ impl Event {
     }
 }
 
+impl AsRef<Event> for Event {
+    fn as_ref(&self) -> &Event {
+        self
+    }
+}
+
 /// The flat wire shape, serialized without building an intermediate map.
 #[derive(Serialize)]
 struct WireRef<'a> {
