@@ -261,12 +261,14 @@ fn check_run(run_id: &str, events: &[&Event], out: &mut Vec<Violation>) {
         match &event.payload {
             Payload::AgentStarted(_) => {
                 started += 1;
-                if started > 1 {
+                let second = started > 1;
+                if second {
                     out.push(violation(Rule::SingleStart, event, "a second `agent_started`"));
                 }
             }
             Payload::ToolExecuting(e) => {
-                if open.insert(&e.tool_call_id, &e.tool_name).is_some() {
+                let already_open = open.insert(&e.tool_call_id, &e.tool_name).is_some();
+                if already_open {
                     out.push(violation(
                         Rule::ToolPaired,
                         event,

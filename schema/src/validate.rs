@@ -195,11 +195,10 @@ fn validate_inner(value: &Value, allow_custom: bool) -> Result<(), ValidationErr
                 }
             }
         }
-        Some(Err(_)) if allow_custom => {
-            if !is_custom_type_name(event_type.as_deref().unwrap_or_default()) {
-                issues.push(Issue { field: "type".into(), problem: Problem::InvalidCustomType });
-            }
+        Some(Err(_)) if allow_custom && !is_custom_type_name(event_type.as_deref().unwrap_or_default()) => {
+            issues.push(Issue { field: "type".into(), problem: Problem::InvalidCustomType });
         }
+        Some(Err(_)) if allow_custom => {}
         Some(Err(_)) => issues.push(Issue { field: "type".into(), problem: Problem::UnknownType }),
         None => {} // reported as missing or mistyped by the envelope check
     }
