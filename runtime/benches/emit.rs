@@ -1,1 +1,75 @@
-fn main() {}
+//! Cost of one emitted event, into the recorder and into the per-user hub.
+//!
+//! `cargo bench -p agent-events --bench emit`
+
+use std::time::{Duration, Instant};
+
+use agent_events::testing::Recorder;
+use agent_events::{EventBridge, EventSink, HubMessage, RunContext, UserHub};
+use criterion::{criterion_group, criterion_main, Criterion};
+
+fn ctx() -> RunContext {
+    RunContext::new("user-1", "thread-1", "bench_agent")
+}
+
+fn emit(c: &mut Criterion) {
+    let mut group = c.benchmark_group("emit");
+
+    let bridge = EventBridge::builder().build();
+    let run = bridge.start_run(ctx());
+    group.bench_function("thinking/no-sink", |b| b.iter(|| run.thinking("step")));
+
+    let recorder = Recorder::new();
+    let bridge = EventBridge::builder().sink(recorder.clone()).build();
+    let run = bridge.start_run(ctx());
+    group.bench_function("thinking/recorder", |b| {
+        b.iter_custom(|iters| {
+            let start = Instant::now();
+            for _ in 0..iters {
+                run.thinking("step");
+            }
+            let elapsed = start.elapsed();
+            recorder.clear();
+            elapsed
+        })
+    });
+    group.bench_function("tool-pair/recorder", |b| {
+        b.iter_custom(|iters| {
+            let start = Instant::now();
+            for i in 0..iters {
+                let call = run.tool_executing("search", serde_json::json!({ "query": "rust", "page": i }));
+                call.completed(serde_json::json!({ "hits": 3 }));
+            }
+            let elapsed = start.elapsed();
+            recorder.clear();
+            elapsed
+        })
+    });
+
+    let hub = UserHub::with_capacity(1 << 22);
+    let bridge = EventBridge::builder().sink(hub.clone()).build();
+    let mut subscriber = hub.subscribe("user-1");
+    let _others: Vec<_> = (0..99).map(|u| hub.subscribe(format!("user-{}", u + 2))).collect();
+    let run = bridge.start_run(ctx());
+    group.bench_function("thinking/hub", |b| {
+        b.iter_custom(|iters| {
+            let start = Instant::now();
+            for _ in 0..iters {
+                run.thinking("step");
+            }
+            let elapsed = start.elapsed();
+            while let Some(HubMessage::Event(_)) = subscriber.try_recv() {}
+            elapsed
+        })
+    });
+    group.finish();
+    assert_eq!(bridge.metrics().dropped_events, 0, "the hub bench measured the queueing path only");
+    let _ = hub.stats();
+}
+
+criterion_group! {
+    name = benches;
+    config = Criterion::default().measurement_time(Duration::from_secs(3)).warm_up_time(Duration::from_secs(1));
+    targets = emit
+}
+criterion_main!(benches);

@@ -81,13 +81,14 @@ impl PayloadPolicy {
                 applied.hook_failed = true;
             }
         }
-        let text = serde_json::to_string(value).unwrap_or_default();
-        if text.len() > self.max_bytes {
+        let size = serialized_len(value);
+        if size > self.max_bytes {
+            let text = serde_json::to_string(value).unwrap_or_default();
             let mut end = self.max_bytes.min(256);
             while !text.is_char_boundary(end) {
                 end -= 1;
             }
-            *value = json!({ "truncated": true, "bytes": text.len(), "preview": &text[..end] });
+            *value = json!({ "truncated": true, "bytes": size, "preview": &text[..end] });
             applied.truncated = true;
         }
         applied
@@ -122,6 +123,23 @@ impl PayloadPolicy {
             _ => {}
         }
     }
+}
+
+/// The length of a value's JSON text, counted without building the text.
+fn serialized_len(value: &Value) -> usize {
+    struct Count(usize);
+    impl std::io::Write for Count {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            self.0 += buf.len();
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+    let mut count = Count(0);
+    let _ = serde_json::to_writer(&mut count, value);
+    count.0
 }
 
 #[cfg(test)]
