@@ -20,7 +20,8 @@ enum Command {
 
 fn main() -> ExitCode {
     // `cargo agent-events …` runs this binary as `cargo-agent-events agent-events …`.
-    let args = std::env::args_os().enumerate().filter(|(i, a)| !(*i == 1 && a == "agent-events")).map(|(_, a)| a);
+    let args =
+        std::env::args_os().enumerate().filter(|(i, a)| !(*i == 1 && a == "agent-events")).map(|(_, a)| a);
     let cli = match Cli::try_parse_from(args) {
         Ok(cli) => cli,
         Err(e) => {

@@ -33,6 +33,9 @@ fn emit(c: &mut Criterion) {
             elapsed
         })
     });
+    let recorder = Recorder::new();
+    let bridge = EventBridge::builder().sink(recorder.clone()).build();
+    let run = bridge.start_run(ctx());
     group.bench_function("tool-pair/recorder", |b| {
         b.iter_custom(|iters| {
             let start = Instant::now();
