@@ -1,7 +1,7 @@
 //! A sink that writes one JSON object per line, on a writer thread of its own.
 
 use std::fs::File;
-use std::io::{self, BufWriter, Write};
+use std::io::{self, Write};
 use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc::{sync_channel, Receiver, SyncSender, TrySendError};
@@ -51,38 +51,46 @@ impl JsonLinesSink {
         let failures = write_failures.clone();
         std::thread::Builder::new()
             .name("agent-events-jsonl".into())
-            .spawn(move || write_loop(rx, BufWriter::new(writer), &failures))
+            .spawn(move || write_loop(rx, writer, &failures))
             .expect("spawning the JSON-lines writer thread");
         JsonLinesSink { tx, write_failures }
     }
 }
 
-fn write_loop(rx: Receiver<Message>, mut out: BufWriter<impl Write>, failures: &AtomicU64) {
-    let flush = |out: &mut BufWriter<_>| {
-        if out.flush().is_err() {
-            failures.fetch_add(1, Ordering::Relaxed);
+/// Serializes events into a buffer and writes it whenever the queue runs empty. When a write
+/// fails, every event in that buffer is counted as a delivery failure and the buffer dropped,
+/// so a broken writer neither grows memory nor counts one event twice.
+fn write_loop(rx: Receiver<Message>, mut out: impl Write, failures: &AtomicU64) {
+    let mut buf = Vec::with_capacity(64 * 1024);
+    let mut pending = 0u64;
+    let mut flush = |buf: &mut Vec<u8>, pending: &mut u64| {
+        if !buf.is_empty() && out.write_all(buf).and_then(|()| out.flush()).is_err() {
+            failures.fetch_add(*pending, Ordering::Relaxed);
         }
+        buf.clear();
+        *pending = 0;
     };
     while let Ok(message) = rx.recv() {
         let mut next = Some(message);
         while let Some(message) = next.take() {
             match message {
                 Message::Event(event) => {
-                    let written = serde_json::to_writer(&mut out, &*event).map_err(io::Error::from);
-                    if written.and_then(|()| out.write_all(b"\n")).is_err() {
+                    if serde_json::to_writer(&mut buf, &*event).is_ok() {
+                        buf.push(b'\n');
+                        pending += 1;
+                    } else {
                         failures.fetch_add(1, Ordering::Relaxed);
                     }
                 }
                 Message::Flush(done) => {
-                    flush(&mut out);
+                    flush(&mut buf, &mut pending);
                     let _ = done.send(());
                 }
             }
             next = rx.try_recv().ok();
         }
-        flush(&mut out);
+        flush(&mut buf, &mut pending);
     }
-    flush(&mut out);
 }
 
 impl EventSink for JsonLinesSink {

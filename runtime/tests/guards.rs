@@ -197,17 +197,20 @@ async fn cancellation_mid_tool_closes_everything_as_dropped() {
 async fn spawned_tools_finishing_after_the_run_completes_send_nothing_late() {
     let (bridge, recorder) = bridge();
     let run = bridge.start_run(ctx());
+    let (run_closed, closed) = tokio::sync::watch::channel(false);
     let mut tasks = Vec::new();
     for i in 0..3 {
         let call = run.tool_executing(format!("fetch_{i}"), json!({ "i": i }));
+        let mut closed = closed.clone();
         tasks.push(tokio::spawn(async move {
-            tokio::time::sleep(Duration::from_millis(30)).await;
+            closed.wait_for(|c| *c).await.unwrap();
             call.completed(json!({ "i": i }));
         }));
     }
     let quick = run.tool_executing("quick", ());
     tokio::spawn(async move { quick.completed("ok") }).await.unwrap();
     run.completed("answered before the fetches finished", ());
+    run_closed.send(true).unwrap();
     for task in tasks {
         task.await.unwrap();
     }
