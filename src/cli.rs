@@ -1,0 +1,235 @@
+//! The command line: `check`, `rules`, `explain`, `schema`.
+
+use std::collections::BTreeSet;
+use std::io::{IsTerminal, Read, Write};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+use crate::config::Config;
+use crate::diagnostic::Severity;
+use crate::discover::{discover, find_root, relative, Packages};
+use crate::lint::Linter;
+use crate::report::{self, Format};
+use crate::rules::Level;
+
+/// Finds and fixes every non-canonical agent-event emission site in a workspace.
+#[derive(Parser)]
+#[command(name = "cargo-agent-events", bin_name = "cargo agent-events", version)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Lints files and folders (default: the current folder).
+    Check(CheckArgs),
+    /// Lists the rules with their levels.
+    Rules {
+        /// Read the configuration from this file.
+        #[arg(long)]
+        config: Option<PathBuf>,
+    },
+    /// Prints a rule's documentation.
+    Explain {
+        /// The rule id, e.g. `direct-event-payload`.
+        rule: String,
+    },
+    /// Prints the JSON Schema (draft 2020-12) of the wire format.
+    Schema,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+enum Color {
+    Auto,
+    Always,
+    Never,
+}
+
+#[derive(Args)]
+struct CheckArgs {
+    /// Files and folders to lint.
+    paths: Vec<PathBuf>,
+    /// How to print findings.
+    #[arg(long, value_enum, default_value = "human")]
+    format: Format,
+    /// Run only these rules (comma-separated ids).
+    #[arg(long, value_delimiter = ',')]
+    select: Vec<String>,
+    /// Do not run these rules (comma-separated ids).
+    #[arg(long, value_delimiter = ',')]
+    ignore: Vec<String>,
+    /// Exit 1 on warnings too.
+    #[arg(long)]
+    deny_warnings: bool,
+    /// Exit 0 even when there are errors (2 still means the run itself failed).
+    #[arg(long)]
+    exit_zero: bool,
+    /// Colour in the human format.
+    #[arg(long, value_enum, default_value = "auto")]
+    color: Color,
+    /// Lint standard input as if it were this file (for editors).
+    #[arg(long)]
+    stdin_filename: Option<PathBuf>,
+    /// Read the configuration from this file.
+    #[arg(long)]
+    config: Option<PathBuf>,
+}
+
+/// Usage, configuration or internal error: exit 2.
+fn fail(message: impl std::fmt::Display) -> ExitCode {
+    eprintln!("error: {message}");
+    ExitCode::from(2)
+}
+
+/// Runs the command line; `args` as from `std::env::args_os`.
+pub fn main(args: impl IntoIterator<Item = std::ffi::OsString>) -> ExitCode {
+    // `cargo agent-events …` runs this binary as `cargo-agent-events agent-events …`.
+    let args =
+        args.into_iter().enumerate().filter(|(i, a)| !(*i == 1 && a == "agent-events")).map(|(_, a)| a);
+    let cli = match Cli::try_parse_from(args) {
+        Ok(cli) => cli,
+        Err(e) => {
+            let _ = e.print();
+            return if e.use_stderr() { ExitCode::from(2) } else { ExitCode::SUCCESS };
+        }
+    };
+    let cwd = std::env::current_dir().unwrap_or_else(|_| PathBuf::from("."));
+    match cli.command {
+        Command::Check(args) => check(args, &cwd),
+        Command::Rules { config } => rules(&cwd, config.as_deref()),
+        Command::Explain { rule } => explain(&rule),
+        Command::Schema => {
+            let schema = agent_events_schema::json_schema();
+            println!("{}", serde_json::to_string_pretty(&schema).unwrap_or_default());
+            ExitCode::SUCCESS
+        }
+    }
+}
+
+fn check(args: CheckArgs, cwd: &Path) -> ExitCode {
+    let first = args
+        .stdin_filename
+        .clone()
+        .or_else(|| args.paths.first().cloned())
+        .unwrap_or_else(|| PathBuf::from("."));
+    let root = find_root(&first, cwd);
+    let mut config = match Config::load(&root, args.config.as_deref()) {
+        Ok(config) => config,
+        Err(e) => return fail(e),
+    };
+    for warning in &config.warnings {
+        eprintln!("warning: {warning}");
+    }
+    let known: BTreeSet<String> = config.levels.keys().cloned().collect();
+    for id in args.select.iter().chain(&args.ignore) {
+        if !known.contains(id) {
+            return fail(format!("there is no rule `{id}` (see `cargo agent-events rules`)"));
+        }
+    }
+    for id in &known {
+        if (!args.select.is_empty() && !args.select.contains(id)) || args.ignore.contains(id) {
+            config.disable(id);
+        }
+    }
+    let linter = Linter::new(&config);
+    let (reports, files) = match &args.stdin_filename {
+        Some(name) => {
+            let mut bytes = Vec::new();
+            if let Err(e) = std::io::stdin().read_to_end(&mut bytes) {
+                return fail(format!("cannot read standard input: {e}"));
+            }
+            let path = if name.is_absolute() { name.clone() } else { cwd.join(name) };
+            let module = Packages::default().module_of(&path.canonicalize().unwrap_or_else(|_| path.clone()));
+            let rel = relative(&root, &path.canonicalize().unwrap_or(path));
+            (vec![linter.lint_bytes(&rel, &module, &bytes)], 1)
+        }
+        None => {
+            let paths = if args.paths.is_empty() { vec![PathBuf::from(".")] } else { args.paths.clone() };
+            let (targets, errors) = discover(&root, &paths, &config);
+            if let Some(e) = errors.first() {
+                return fail(format!("{}: {}", e.path.display(), e.message));
+            }
+            (linter.run(&targets), targets.len())
+        }
+    };
+    let color = match args.color {
+        Color::Always => true,
+        Color::Never => false,
+        Color::Auto => std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none(),
+    };
+    let mut out = report::render(&reports, args.format, color);
+    if args.format == Format::Human {
+        out.push_str(&report::summary(&reports, files));
+        out.push('\n');
+    }
+    let mut stdout = std::io::stdout().lock();
+    if stdout.write_all(out.as_bytes()).and_then(|()| stdout.flush()).is_err() {
+        return ExitCode::from(2);
+    }
+    let findings = reports.iter().flat_map(|r| &r.findings);
+    let failing = findings.into_iter().any(|f| f.severity == Severity::Error || args.deny_warnings);
+    if failing && !args.exit_zero {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    }
+}
+
+fn rules(cwd: &Path, config: Option<&Path>) -> ExitCode {
+    let root = find_root(cwd, cwd);
+    let config = match Config::load(&root, config) {
+        Ok(config) => config,
+        Err(e) => return fail(e),
+    };
+    for rule in &config.rules {
+        let level = config.levels.get(&rule.def.id).copied().unwrap_or(Level::Allow);
+        println!("{:<22} {:<5} {}", rule.def.id, level, rule.def.summary);
+    }
+    ExitCode::SUCCESS
+}
+
+/// The documentation of a rule, as `explain` prints it.
+pub fn explain_text(def: &crate::rules::RuleDef) -> String {
+    let d = &def.docs;
+    let mut text = format!(
+        "# {}\n\n{}\n\nDefault level: {}\n\n## What it does\n{}\n\n## Why is this bad?\n{}\n\n## Example\n```rust\n{}\n```\n\n## Use instead\n```rust\n{}\n```\n",
+        def.id,
+        def.summary,
+        def.level,
+        d.what.trim(),
+        d.why.trim(),
+        d.bad.trim(),
+        d.good.trim()
+    );
+    if d.options.is_some() || !def.lists.is_empty() {
+        text.push_str("\n## Options\n");
+        if let Some(options) = &d.options {
+            text.push_str(options.trim());
+            text.push('\n');
+        }
+        for (name, values) in &def.lists {
+            text.push_str(&format!(
+                "- `{name}` (default: {})\n",
+                values.iter().map(|v| format!("`{v}`")).collect::<Vec<_>>().join(", ")
+            ));
+        }
+    }
+    text
+}
+
+fn explain(id: &str) -> ExitCode {
+    let defs = crate::rules::builtin_defs();
+    match defs.iter().find(|d| d.id == id) {
+        Some(def) => {
+            print!("{}", explain_text(def));
+            ExitCode::SUCCESS
+        }
+        None => {
+            let ids: Vec<&str> = defs.iter().map(|d| d.id.as_str()).collect();
+            fail(format!("there is no rule `{id}`; the rules are: {}", ids.join(", ")))
+        }
+    }
+}

@@ -1,0 +1,195 @@
+//! Finds the comments of a Rust file: `//` and (nested) `/* */`, never the text of string,
+//! raw string, byte string or char literals.
+
+use crate::source::Span;
+
+/// One comment.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Comment {
+    /// The comment, delimiters included.
+    pub span: Span,
+    /// Whether only whitespace precedes it on its line.
+    pub own_line: bool,
+}
+
+/// Every comment in `text`, in order. Never fails: unterminated constructs run to the end.
+pub fn rust_comments(text: &str) -> Vec<Comment> {
+    let bytes = text.as_bytes();
+    let mut comments = Vec::new();
+    let mut i = 0;
+    let mut line_has_code = false;
+    while i < bytes.len() {
+        let b = bytes[i];
+        match b {
+            b'\n' => {
+                line_has_code = false;
+                i += 1;
+            }
+            b'/' if bytes.get(i + 1) == Some(&b'/') => {
+                let end = text[i..].find('\n').map_or(bytes.len(), |n| i + n);
+                comments.push(Comment { span: Span::new(i, end), own_line: !line_has_code });
+                i = end;
+            }
+            b'/' if bytes.get(i + 1) == Some(&b'*') => {
+                let start = i;
+                let mut depth = 0usize;
+                while i < bytes.len() {
+                    if bytes[i] == b'/' && bytes.get(i + 1) == Some(&b'*') {
+                        depth += 1;
+                        i += 2;
+                    } else if bytes[i] == b'*' && bytes.get(i + 1) == Some(&b'/') {
+                        depth -= 1;
+                        i += 2;
+                        if depth == 0 {
+                            break;
+                        }
+                    } else {
+                        i += 1;
+                    }
+                }
+                comments
+                    .push(Comment { span: Span::new(start, i.min(bytes.len())), own_line: !line_has_code });
+            }
+            b'"' => {
+                line_has_code = true;
+                i = skip_string(bytes, i + 1);
+            }
+            b'r' | b'b' | b'c' if !prev_is_ident(bytes, i) => {
+                line_has_code = true;
+                i = skip_prefixed_literal(bytes, i);
+            }
+            b'\'' => {
+                line_has_code = true;
+                i = skip_char_or_lifetime(bytes, i);
+            }
+            b' ' | b'\t' | b'\r' => i += 1,
+            _ => {
+                line_has_code = true;
+                i += 1;
+            }
+        }
+    }
+    comments
+}
+
+fn prev_is_ident(bytes: &[u8], i: usize) -> bool {
+    i > 0 && (bytes[i - 1].is_ascii_alphanumeric() || bytes[i - 1] == b'_')
+}
+
+/// Skips a `"…"` body starting after the opening quote; returns the index after the closing one.
+fn skip_string(bytes: &[u8], mut i: usize) -> usize {
+    while i < bytes.len() {
+        match bytes[i] {
+            b'\\' => i += 2,
+            b'"' => return i + 1,
+            _ => i += 1,
+        }
+    }
+    bytes.len()
+}
+
+/// `r"…"`, `r#"…"#`, `b"…"`, `br#"…"#`, `c"…"`, `b'x'`; anything else is an identifier start.
+fn skip_prefixed_literal(bytes: &[u8], start: usize) -> usize {
+    let mut i = start;
+    if bytes[i] == b'b' || bytes[i] == b'c' {
+        i += 1;
+        if bytes.get(i) == Some(&b'\'') && bytes[start] == b'b' {
+            return skip_char_or_lifetime(bytes, i);
+        }
+    }
+    let raw = bytes.get(i) == Some(&b'r');
+    if raw {
+        i += 1;
+    }
+    let hashes_start = i;
+    while raw && bytes.get(i) == Some(&b'#') {
+        i += 1;
+    }
+    let hashes = i - hashes_start;
+    if bytes.get(i) != Some(&b'"') {
+        // An identifier such as `return` or `bar`: skip the identifier.
+        let mut j = start;
+        while j < bytes.len() && (bytes[j].is_ascii_alphanumeric() || bytes[j] == b'_') {
+            j += 1;
+        }
+        return j.max(start + 1);
+    }
+    if !raw {
+        return skip_string(bytes, i + 1);
+    }
+    i += 1;
+    while i < bytes.len() {
+        if bytes[i] == b'"' && bytes[i + 1..].iter().take(hashes).filter(|b| **b == b'#').count() == hashes {
+            return i + 1 + hashes;
+        }
+        i += 1;
+    }
+    bytes.len()
+}
+
+/// A char literal (`'a'`, `'\n'`, `'\u{1F600}'`, `'é'`) or a lifetime / label (`'a`).
+fn skip_char_or_lifetime(bytes: &[u8], quote: usize) -> usize {
+    let i = quote + 1;
+    match bytes.get(i) {
+        Some(b'\\') => {
+            let mut j = i + 2;
+            while j < bytes.len() && bytes[j] != b'\'' && bytes[j] != b'\n' {
+                j += 1;
+            }
+            (j + 1).min(bytes.len())
+        }
+        Some(_) => {
+            // One character (maybe multi-byte) then a quote: a char literal.
+            let len = utf8_len(bytes[i]);
+            if bytes.get(i + len) == Some(&b'\'') {
+                i + len + 1
+            } else {
+                i // a lifetime: continue scanning after the quote
+            }
+        }
+        None => bytes.len(),
+    }
+}
+
+fn utf8_len(first: u8) -> usize {
+    match first {
+        0x00..=0x7f => 1,
+        0xc0..=0xdf => 2,
+        0xe0..=0xef => 3,
+        _ => 4,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn texts(src: &str) -> Vec<(&str, bool)> {
+        rust_comments(src).iter().map(|c| (&src[c.span.start..c.span.end], c.own_line)).collect()
+    }
+
+    #[test]
+    fn finds_line_and_block_comments_with_their_placement() {
+        let src = "// top\nlet a = 1; // trailing\n/* block /* nested */ end */ let b;\n";
+        assert_eq!(
+            texts(src),
+            [("// top", true), ("// trailing", false), ("/* block /* nested */ end */", true)]
+        );
+    }
+
+    #[test]
+    fn ignores_comment_markers_inside_literals() {
+        let src = r####"let s = "// no"; let r = r#"/* no */"#; let c = '/'; let b = b"//"; fn f<'a>(x: &'a str) {} // yes"####;
+        assert_eq!(texts(src), [("// yes", false)]);
+        let esc = r#"let s = "a \" // still string"; // real"#;
+        assert_eq!(texts(esc), [("// real", false)]);
+    }
+
+    #[test]
+    fn survives_unterminated_input() {
+        assert!(rust_comments("let s = \"never closed // x").is_empty());
+        assert_eq!(rust_comments("/* open").len(), 1);
+        let _ = rust_comments("r##\"\u{e9}'");
+        let _ = rust_comments("'\\");
+    }
+}

@@ -1,0 +1,402 @@
+//! Configuration: `--config FILE`, else `agent-events.toml`, else
+//! `[workspace.metadata.agent-events]` in `Cargo.toml`, else `[tool.agent-events]` in
+//! `pyproject.toml` — the first found wins; another one present is a warning. Unknown keys and
+//! wrong types are errors naming the key.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+use globset::{Glob, GlobSet, GlobSetBuilder};
+use serde::Deserialize;
+
+use crate::rules::{builtin_defs, ActiveRule, Level, RuleDef};
+
+/// A configuration that could not be read or is invalid.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConfigError {
+    /// The file.
+    pub path: PathBuf,
+    /// What is wrong, naming the key.
+    pub message: String,
+}
+
+impl fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "invalid configuration in {}: {}", self.path.display(), self.message.trim_end())
+    }
+}
+
+impl std::error::Error for ConfigError {}
+
+/// The configuration as written.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct RawConfig {
+    /// Globs (relative to the project root) of the files to lint; all when absent.
+    #[serde(default)]
+    pub include: Vec<String>,
+    /// Globs of files and folders never linted.
+    #[serde(default)]
+    pub exclude: Vec<String>,
+    /// Module paths of canonical code (`my_app::events`), besides the runtime's own crates.
+    #[serde(default)]
+    pub canonical_paths: Vec<String>,
+    /// Application event types and their required fields.
+    #[serde(default)]
+    pub custom_events: BTreeMap<String, CustomEventConfig>,
+    /// Further rule files (paths relative to the configuration file).
+    #[serde(default)]
+    pub extra_rules: Vec<String>,
+    /// Per-rule settings: `level` and the rule's name lists (`<list>` replaces, `extend-<list>`
+    /// adds).
+    #[serde(default)]
+    pub rules: BTreeMap<String, toml::Table>,
+    /// Rule levels for some paths.
+    #[serde(default)]
+    pub overrides: Vec<Override>,
+}
+
+/// A custom event type.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CustomEventConfig {
+    /// Its required own fields.
+    #[serde(default)]
+    pub required: Vec<String>,
+}
+
+/// Rule levels for the files matching some globs.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Override {
+    /// Globs relative to the project root.
+    pub paths: Vec<String>,
+    /// Rule id → level.
+    pub rules: BTreeMap<String, Level>,
+}
+
+#[derive(Deserialize)]
+struct CargoManifest {
+    workspace: Option<CargoWorkspace>,
+}
+
+#[derive(Deserialize)]
+struct CargoWorkspace {
+    metadata: Option<CargoMetadata>,
+}
+
+#[derive(Deserialize)]
+struct CargoMetadata {
+    #[serde(rename = "agent-events")]
+    agent_events: Option<RawConfig>,
+}
+
+#[derive(Deserialize)]
+struct PyProject {
+    tool: Option<PyTool>,
+}
+
+#[derive(Deserialize)]
+struct PyTool {
+    #[serde(rename = "agent-events")]
+    agent_events: Option<RawConfig>,
+}
+
+/// The configuration in force for a run.
+#[derive(Debug)]
+pub struct Config {
+    /// Where it was read from, if anywhere.
+    pub source: Option<PathBuf>,
+    /// Warnings about the configuration (e.g. a second configuration that is ignored).
+    pub warnings: Vec<String>,
+    /// Every rule with its configured lists.
+    pub rules: Vec<ActiveRule>,
+    /// Rule id → configured default level.
+    pub levels: BTreeMap<String, Level>,
+    include: Option<GlobSet>,
+    exclude: GlobSet,
+    overrides: Vec<(GlobSet, BTreeMap<String, Level>)>,
+    /// Canonical module paths, split into segments.
+    pub canonical_paths: Vec<Vec<String>>,
+    /// Custom event types and their required fields.
+    pub custom_events: Vec<(String, Vec<String>)>,
+    disabled: std::collections::BTreeSet<String>,
+}
+
+/// Crates whose code is canonical whatever the configuration says.
+pub const CANONICAL_CRATES: [&str; 3] = ["agent_events", "agent_events_schema", "agent_events_macros"];
+
+fn globset(path: &Path, key: &str, globs: &[String]) -> Result<GlobSet, ConfigError> {
+    let mut builder = GlobSetBuilder::new();
+    for glob in globs {
+        let pattern = glob.trim_end_matches('/');
+        for p in [pattern.to_owned(), format!("{pattern}/**")] {
+            let g = Glob::new(&p).map_err(|e| ConfigError {
+                path: path.to_owned(),
+                message: format!("`{key}`: `{glob}` is not a valid glob: {e}"),
+            })?;
+            builder.add(g);
+        }
+    }
+    builder.build().map_err(|e| ConfigError { path: path.to_owned(), message: format!("`{key}`: {e}") })
+}
+
+impl Config {
+    /// The configuration for a project root: `explicit` if given, else the first found.
+    pub fn load(root: &Path, explicit: Option<&Path>) -> Result<Config, ConfigError> {
+        let mut warnings = Vec::new();
+        let (raw, source) = match explicit {
+            Some(path) => {
+                let text = read(path)?;
+                let raw = if path.file_name().is_some_and(|n| n == "Cargo.toml") {
+                    cargo_config(path, &text)?.unwrap_or_default()
+                } else if path.file_name().is_some_and(|n| n == "pyproject.toml") {
+                    pyproject_config(path, &text)?.unwrap_or_default()
+                } else {
+                    parse_toml::<RawConfig>(path, &text)?
+                };
+                (raw, Some(path.to_owned()))
+            }
+            None => {
+                let mut found: Vec<(RawConfig, PathBuf)> = Vec::new();
+                let own = root.join("agent-events.toml");
+                if own.is_file() {
+                    found.push((parse_toml(&own, &read(&own)?)?, own));
+                }
+                let cargo = root.join("Cargo.toml");
+                if cargo.is_file() {
+                    if let Some(raw) = cargo_config(&cargo, &read(&cargo)?)? {
+                        found.push((raw, cargo));
+                    }
+                }
+                let py = root.join("pyproject.toml");
+                if py.is_file() {
+                    if let Some(raw) = pyproject_config(&py, &read(&py)?)? {
+                        found.push((raw, py));
+                    }
+                }
+                let mut found = found.into_iter();
+                match found.next() {
+                    Some((raw, path)) => {
+                        for (_, other) in found {
+                            warnings.push(format!(
+                                "configuration in {} is ignored: {} comes first",
+                                other.display(),
+                                path.display()
+                            ));
+                        }
+                        (raw, Some(path))
+                    }
+                    None => (RawConfig::default(), None),
+                }
+            }
+        };
+        let path = source.clone().unwrap_or_else(|| root.join("agent-events.toml"));
+        Config::from_raw(raw, &path, source, warnings)
+    }
+
+    /// The configuration built from its written form; `path` names it in errors.
+    pub fn from_raw(
+        raw: RawConfig,
+        path: &Path,
+        source: Option<PathBuf>,
+        warnings: Vec<String>,
+    ) -> Result<Config, ConfigError> {
+        let err = |message: String| ConfigError { path: path.to_owned(), message };
+        let mut defs = builtin_defs();
+        for extra in &raw.extra_rules {
+            let file = path.parent().unwrap_or(Path::new(".")).join(extra);
+            let text = read(&file)?;
+            let def = RuleDef::parse(&text).map_err(|e| ConfigError { path: file.clone(), message: e })?;
+            if defs.iter().any(|d| d.id == def.id) {
+                return Err(err(format!("`extra-rules`: rule `{}` in {extra} is already defined", def.id)));
+            }
+            defs.push(def);
+        }
+        let mut rules: Vec<ActiveRule> = defs.into_iter().map(ActiveRule::new).collect();
+        let mut levels: BTreeMap<String, Level> =
+            rules.iter().map(|r| (r.def.id.clone(), r.def.level)).collect();
+        for (id, table) in &raw.rules {
+            let Some(rule) = rules.iter_mut().find(|r| &r.def.id == id) else {
+                return Err(err(format!("`rules.{id}`: there is no rule `{id}`")));
+            };
+            for (key, value) in table {
+                let at = format!("rules.{id}.{key}");
+                if key == "level" {
+                    let level = value
+                        .as_str()
+                        .ok_or_else(|| format!("must be a string, found {}", value.type_str()))
+                        .and_then(str::parse::<Level>)
+                        .map_err(|e| err(format!("`{at}`: {e}")))?;
+                    levels.insert(id.clone(), level);
+                    continue;
+                }
+                let (list, extend) = match key.strip_prefix("extend-") {
+                    Some(list) => (list, true),
+                    None => (key.as_str(), false),
+                };
+                if !rule.def.lists.contains_key(list) {
+                    let mut known: Vec<String> = vec!["level".into()];
+                    for l in rule.def.lists.keys() {
+                        known.push(l.clone());
+                        known.push(format!("extend-{l}"));
+                    }
+                    return Err(err(format!("`{at}`: unknown key (expected one of {})", known.join(", "))));
+                }
+                let values = value
+                    .as_array()
+                    .and_then(|a| a.iter().map(|v| v.as_str().map(str::to_owned)).collect::<Option<Vec<_>>>())
+                    .ok_or_else(|| err(format!("`{at}`: must be a list of strings")))?;
+                let slot = rule.lists.entry(list.to_owned()).or_default();
+                if extend {
+                    slot.extend(values);
+                } else {
+                    *slot = values;
+                }
+            }
+        }
+        let mut overrides = Vec::new();
+        for (i, o) in raw.overrides.iter().enumerate() {
+            for id in o.rules.keys() {
+                if !levels.contains_key(id) {
+                    return Err(err(format!("`overrides[{i}].rules.{id}`: there is no rule `{id}`")));
+                }
+            }
+            overrides.push((globset(path, &format!("overrides[{i}].paths"), &o.paths)?, o.rules.clone()));
+        }
+        let mut custom_events = Vec::new();
+        for (name, event) in raw.custom_events {
+            if !agent_events_schema::is_custom_type_name(&name) {
+                return Err(err(format!(
+                    "`custom-events.{name}`: a custom event type must be lower snake case and not a built-in type"
+                )));
+            }
+            custom_events.push((name, event.required));
+        }
+        let mut canonical_paths: Vec<Vec<String>> =
+            CANONICAL_CRATES.iter().map(|c| vec![(*c).to_owned()]).collect();
+        canonical_paths
+            .extend(raw.canonical_paths.iter().map(|p| p.split("::").map(str::to_owned).collect()));
+        Ok(Config {
+            source,
+            warnings,
+            rules,
+            levels,
+            include: if raw.include.is_empty() {
+                None
+            } else {
+                Some(globset(path, "include", &raw.include)?)
+            },
+            exclude: globset(path, "exclude", &raw.exclude)?,
+            overrides,
+            canonical_paths,
+            custom_events,
+            disabled: Default::default(),
+        })
+    }
+
+    /// Whether a file (path relative to the root, `/`-separated) is linted at all.
+    pub fn wants(&self, rel: &str) -> bool {
+        !self.exclude.is_match(rel) && self.include.as_ref().is_none_or(|g| g.is_match(rel))
+    }
+
+    /// The exclude globs, for skipping whole folders while walking.
+    pub fn exclude_set(&self) -> GlobSet {
+        self.exclude.clone()
+    }
+
+    /// Turns a rule off whatever the configuration says (`--select`, `--ignore`).
+    pub fn disable(&mut self, rule: &str) {
+        self.disabled.insert(rule.to_owned());
+    }
+
+    /// The level of a rule for one file, after per-path overrides (the last match wins).
+    pub fn level(&self, rule: &str, rel: &str) -> Level {
+        if self.disabled.contains(rule) {
+            return Level::Allow;
+        }
+        let mut level = self.levels.get(rule).copied().unwrap_or(Level::Allow);
+        for (globs, rules) in &self.overrides {
+            if let Some(l) = rules.get(rule).filter(|_| globs.is_match(rel)) {
+                level = *l;
+            }
+        }
+        level
+    }
+
+    /// Whether a module path (`crate_name::a::b`) is canonical.
+    pub fn is_canonical_module(&self, module: &[String]) -> bool {
+        self.canonical_paths.iter().any(|p| module.len() >= p.len() && module[..p.len()] == p[..])
+    }
+}
+
+fn read(path: &Path) -> Result<String, ConfigError> {
+    std::fs::read_to_string(path)
+        .map_err(|e| ConfigError { path: path.to_owned(), message: format!("cannot read the file: {e}") })
+}
+
+fn parse_toml<T: serde::de::DeserializeOwned>(path: &Path, text: &str) -> Result<T, ConfigError> {
+    toml::from_str(text).map_err(|e| ConfigError { path: path.to_owned(), message: e.to_string() })
+}
+
+fn cargo_config(path: &Path, text: &str) -> Result<Option<RawConfig>, ConfigError> {
+    let manifest: CargoManifest = parse_toml(path, text)?;
+    Ok(manifest.workspace.and_then(|w| w.metadata).and_then(|m| m.agent_events))
+}
+
+fn pyproject_config(path: &Path, text: &str) -> Result<Option<RawConfig>, ConfigError> {
+    let project: PyProject = parse_toml(path, text)?;
+    Ok(project.tool.and_then(|t| t.agent_events))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn config(text: &str) -> Result<Config, ConfigError> {
+        let raw: RawConfig = parse_toml(Path::new("agent-events.toml"), text)?;
+        Config::from_raw(raw, Path::new("agent-events.toml"), None, Vec::new())
+    }
+
+    #[test]
+    fn unknown_keys_and_wrong_types_name_the_key() {
+        let e = config("exclud = []").unwrap_err();
+        assert!(e.message.contains("unknown field `exclud`"), "{e}");
+        let e = config("exclude = \"x\"").unwrap_err();
+        assert!(e.message.contains("exclude"), "{e}");
+        let e = config("[rules.user-emitter-call]\nmethod = []").unwrap_err();
+        assert!(e.message.starts_with("`rules.user-emitter-call.method`: unknown key"), "{e}");
+        let e = config("[rules.user-emitter-call]\nlevel = \"loud\"").unwrap_err();
+        assert_eq!(
+            e.message,
+            "`rules.user-emitter-call.level`: `loud` is not a level (expected `allow`, `warn` or `deny`)"
+        );
+        let e = config("[rules.no-such-rule]\nlevel = \"deny\"").unwrap_err();
+        assert_eq!(e.message, "`rules.no-such-rule`: there is no rule `no-such-rule`");
+        let e = config("[rules.user-emitter-call]\nmethods = [1]").unwrap_err();
+        assert_eq!(e.message, "`rules.user-emitter-call.methods`: must be a list of strings");
+    }
+
+    #[test]
+    fn lists_are_replaced_or_extended_and_levels_overridden_per_path() {
+        let c = config(
+            "[rules.user-emitter-call]\nlevel = \"deny\"\nextend-methods = [\"notify_step\"]\n\
+             [[overrides]]\npaths = [\"tests/**\"]\nrules = { user-emitter-call = \"allow\" }\n",
+        )
+        .unwrap();
+        let rule = c.rules.iter().find(|r| r.def.id == "user-emitter-call").unwrap();
+        assert!(rule.listed("methods", "notify_step"));
+        assert!(rule.listed("methods", "notify_tool_executing"));
+        assert_eq!(c.level("user-emitter-call", "src/a.rs"), Level::Deny);
+        assert_eq!(c.level("user-emitter-call", "tests/a.rs"), Level::Allow);
+    }
+
+    #[test]
+    fn excludes_cover_folders_and_their_files() {
+        let c = config("exclude = [\"fixtures\"]").unwrap();
+        assert!(!c.wants("fixtures/a/b.rs"));
+        assert!(c.exclude_set().is_match("fixtures"));
+        assert!(c.wants("src/a.rs"));
+    }
+}

@@ -1,0 +1,68 @@
+//! Findings: what a run reports.
+
+use serde::Serialize;
+
+use crate::source::{Position, Span};
+
+/// How a finding is reported.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Severity {
+    /// From a rule at level `warn`.
+    Warning,
+    /// From a rule at level `deny`: the run exits 1.
+    Error,
+}
+
+impl Severity {
+    /// `warning` or `error`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Severity::Warning => "warning",
+            Severity::Error => "error",
+        }
+    }
+}
+
+/// A secondary span with a note.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Label {
+    /// Where.
+    pub span: Span,
+    /// Start position.
+    pub start: Position,
+    /// End position (exclusive).
+    pub end: Position,
+    /// The note.
+    pub message: String,
+}
+
+/// One finding.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Finding {
+    /// The rule id.
+    pub rule: String,
+    /// Warning or error.
+    pub severity: Severity,
+    /// The file, relative to the project root, `/`-separated.
+    pub path: String,
+    /// The primary span.
+    pub span: Span,
+    /// Start position.
+    pub start: Position,
+    /// End position (exclusive).
+    pub end: Position,
+    /// What is wrong.
+    pub message: String,
+    /// What to do instead.
+    pub help: String,
+    /// Further spans.
+    pub labels: Vec<Label>,
+}
+
+impl Finding {
+    /// The order findings are reported in: path, line, column, rule.
+    pub fn sort_key(&self) -> (&str, usize, usize, &str) {
+        (&self.path, self.start.line, self.start.column, &self.rule)
+    }
+}

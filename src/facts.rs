@@ -1,0 +1,317 @@
+//! Language-neutral facts about one file: what the rules match on.
+//!
+//! A front-end turns a parsed file into [`Facts`]; rules never see a syntax tree. Every
+//! position is a byte [`Span`] into the file's text.
+
+use crate::source::Span;
+
+/// Everything the rules need to know about one file.
+#[derive(Debug, Default)]
+pub struct Facts {
+    /// Function and method calls, in source order.
+    pub calls: Vec<Call>,
+    /// Map-like literals: `json!` objects, `HashMap::from([...])`, struct literals, dicts.
+    pub literals: Vec<MapLiteral>,
+    /// `binding["key"] = …` and `binding["data"]["key"] = …`.
+    pub index_assigns: Vec<IndexAssign>,
+    /// Names bound to the value of an expression that is a member chain (`let m = &ctx.ws;`,
+    /// `if let Some(m) = &ctx.ws`).
+    pub bindings: Vec<Binding>,
+    /// Static items (also those declared inside `lazy_static!` and `thread_local!`).
+    pub statics: Vec<StaticItem>,
+    /// Function and method definitions.
+    pub fns: Vec<FnDef>,
+    /// Path mentions: imports, type paths, expression paths, after alias resolution.
+    pub mentions: Vec<Mention>,
+    /// Types that implement the runtime's `EventSink` trait.
+    pub sink_impls: Vec<String>,
+    /// One control-flow tree per function, closure and async body.
+    pub bodies: Vec<Body>,
+    /// Whether the whole file is canonical code (the runtime's own crates, configured paths).
+    pub canonical: bool,
+}
+
+/// Identifies the body a fact occurs in.
+pub type BodyId = usize;
+
+/// A call: `f(args)`, `a::b(args)`, `recv.method(args)`.
+#[derive(Debug, Clone)]
+pub struct Call {
+    /// The whole call expression.
+    pub span: Span,
+    /// The method name, or the last segment of the called path.
+    pub name: String,
+    /// The method name's (or the path's last segment's) span.
+    pub name_span: Span,
+    /// For a path call: the path, with `use` aliases resolved (`["crate", "ws", "get_manager"]`).
+    pub path: Option<Vec<String>>,
+    /// For a method call: the receiver as a chain of member accesses, when it is one.
+    pub receiver: Option<Chain>,
+    /// The arguments (not the receiver).
+    pub args: Vec<Arg>,
+    /// The body the call is in.
+    pub body: BodyId,
+    /// Whether the call is canonical (its path starts with a canonical crate).
+    pub canonical: bool,
+}
+
+impl Call {
+    /// Whether this is a method call (`recv.name(…)`).
+    pub fn is_method(&self) -> bool {
+        self.path.is_none()
+    }
+}
+
+/// One argument of a call.
+#[derive(Debug, Clone, Default)]
+pub struct Arg {
+    /// The argument expression.
+    pub span: Span,
+    /// Its value when it is a string literal, seen through `&`, `.to_string()`, `.into()`,
+    /// `.to_owned()`, `String::from(…)`, `json!("…")`.
+    pub str_lit: Option<(String, Span)>,
+    /// Its name when it is a plain variable (seen through `&` and `.clone()`).
+    pub ident: Option<String>,
+    /// The index of the map literal it is, when it is one.
+    pub literal: Option<usize>,
+}
+
+/// A chain of member accesses from a root: `self.ctx.ws.as_ref()?.send`.
+#[derive(Debug, Clone)]
+pub struct Chain {
+    /// What the chain starts from.
+    pub root: Root,
+    /// The root's span.
+    pub root_span: Span,
+    /// Each access after the root, in order.
+    pub segs: Vec<Seg>,
+}
+
+/// The start of a member chain.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Root {
+    /// A local name (or a one-segment path).
+    Ident(String),
+    /// `self`.
+    SelfValue,
+    /// The result of a path call, e.g. `get_manager()`.
+    Call(Vec<String>),
+    /// Anything else.
+    Other,
+}
+
+/// One access in a chain.
+#[derive(Debug, Clone)]
+pub struct Seg {
+    /// What kind of access.
+    pub kind: SegKind,
+    /// The field or method name (empty for `?`, `.await`, indexing).
+    pub name: String,
+    /// From the chain's start to the end of this access.
+    pub span: Span,
+}
+
+/// The kind of a chain access.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SegKind {
+    /// `.field`
+    Field,
+    /// `.method(…)`; the number of arguments.
+    Method(usize),
+    /// `?`
+    Try,
+    /// `.await`
+    Await,
+    /// `[…]`
+    Index,
+}
+
+/// A map-like literal.
+#[derive(Debug, Clone)]
+pub struct MapLiteral {
+    /// The whole literal.
+    pub span: Span,
+    /// What kind of literal.
+    pub kind: LiteralKind,
+    /// Its entries with literal keys, in source order.
+    pub entries: Vec<Entry>,
+    /// False when some key is not a literal (or a struct literal has `..base`): the key set
+    /// is not fully known.
+    pub complete: bool,
+    /// The name it is bound to (`let ev = json!({…});`), if any.
+    pub binding: Option<String>,
+    /// The literal this one is the value of, if nested.
+    pub parent: Option<usize>,
+    /// The body it is in.
+    pub body: BodyId,
+}
+
+/// The kind of a map-like literal.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LiteralKind {
+    /// A `json!` object.
+    Json,
+    /// `HashMap::from([(k, v), …])` and the like.
+    MapFrom,
+    /// A struct literal, with its path.
+    Struct(String),
+}
+
+/// One entry of a map literal.
+#[derive(Debug, Clone)]
+pub struct Entry {
+    /// The key (a struct field's name without `r#`).
+    pub key: String,
+    /// The key's span.
+    pub key_span: Span,
+    /// The value.
+    pub value: Value,
+}
+
+/// What a literal entry holds, as far as the rules care.
+#[derive(Debug, Clone)]
+pub enum Value {
+    /// A string literal (also through `.to_string()`, `.into()` and the like).
+    Str(String, Span),
+    /// A nested map literal (index into [`Facts::literals`]).
+    Map(usize),
+    /// Anything else.
+    Other,
+}
+
+/// `binding["k1"]["k2"] = …`.
+#[derive(Debug, Clone)]
+pub struct IndexAssign {
+    /// The indexed variable.
+    pub binding: String,
+    /// The string keys, outermost first.
+    pub keys: Vec<String>,
+    /// The whole assignment.
+    pub span: Span,
+    /// The body it is in.
+    pub body: BodyId,
+}
+
+/// A name bound to a member chain.
+#[derive(Debug, Clone)]
+pub struct Binding {
+    /// The bound name.
+    pub name: String,
+    /// The chain it is bound to.
+    pub chain: Chain,
+    /// The body it is in.
+    pub body: BodyId,
+}
+
+/// A static item.
+#[derive(Debug, Clone)]
+pub struct StaticItem {
+    /// Its name.
+    pub name: String,
+    /// The name's span.
+    pub name_span: Span,
+    /// The last segment of its type after looking through wrappers (`Arc`, `Mutex`, `Lazy` …).
+    pub type_name: Option<String>,
+}
+
+/// A function or method definition.
+#[derive(Debug, Clone)]
+pub struct FnDef {
+    /// Its name.
+    pub name: String,
+    /// The name's span.
+    pub name_span: Span,
+    /// The type of the `impl` block or the trait it is defined in.
+    pub owner: Option<String>,
+    /// The trait an `impl` block implements, for methods in `impl Trait for Type`.
+    pub trait_impl: Option<String>,
+    /// Whether it takes `self`.
+    pub has_self: bool,
+    /// Parameters other than `self`.
+    pub params: usize,
+}
+
+/// A path mentioned in the code.
+#[derive(Debug, Clone)]
+pub struct Mention {
+    /// The path with `use` aliases resolved.
+    pub path: Vec<String>,
+    /// Where it is written.
+    pub span: Span,
+    /// How it is used.
+    pub kind: MentionKind,
+    /// The self type of the `impl` block the mention is in, if any.
+    pub in_impl_of: Option<String>,
+}
+
+/// How a path is used.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MentionKind {
+    /// In a `use` item.
+    Import,
+    /// As a type.
+    Type,
+    /// As an expression: a called function, a constructor, a value.
+    Expr,
+}
+
+/// A body's control-flow tree: the calls and literals it evaluates, in evaluation order, with
+/// its branches, loops and exits.
+#[derive(Debug, Clone)]
+pub struct Body {
+    /// The tree.
+    pub tree: Node,
+}
+
+/// A node of a control-flow tree.
+#[derive(Debug, Clone)]
+pub enum Node {
+    /// Children evaluated one after the other.
+    Seq(Vec<Node>),
+    /// Exactly one of the arms runs (an `if` without `else` has an empty arm).
+    Branch(Vec<Node>),
+    /// A loop: `infinite` for `loop`, otherwise the body may run zero or more times.
+    Loop {
+        /// The loop's label, without the quote.
+        label: Option<String>,
+        /// The body (for `while`, the condition first).
+        body: Box<Node>,
+        /// Whether the loop only ends by `break`.
+        infinite: bool,
+    },
+    /// Control leaves: `?`, `return`, `break`, `continue`.
+    Exit(Exit),
+    /// A call (index into [`Facts::calls`]).
+    Call(usize),
+    /// A map literal (index into [`Facts::literals`]).
+    Literal(usize),
+}
+
+impl Node {
+    /// An empty sequence.
+    pub fn empty() -> Node {
+        Node::Seq(Vec::new())
+    }
+}
+
+/// A point where control leaves.
+#[derive(Debug, Clone)]
+pub struct Exit {
+    /// How it leaves.
+    pub kind: ExitKind,
+    /// Where.
+    pub span: Span,
+}
+
+/// How control leaves.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ExitKind {
+    /// `?`
+    Question,
+    /// `return`
+    Return,
+    /// `break`, with its label.
+    Break(Option<String>),
+    /// `continue`, with its label.
+    Continue(Option<String>),
+}

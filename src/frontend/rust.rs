@@ -1,0 +1,1113 @@
+//! The Rust front-end: parses a file with `syn` and turns it into [`Facts`].
+//!
+//! Paths are resolved through the file's `use` aliases; macro bodies are parsed with a grammar
+//! per macro (`json!` as a JSON-ish object, `lazy_static!`/`thread_local!` as static
+//! declarations, anything else as a comma-separated expression list, or skipped). Every
+//! `proc_macro2` span is turned into a byte [`Span`] before the syntax tree is dropped, and the
+//! thread's span data is then invalidated so memory does not grow with the number of files.
+
+use std::collections::HashMap;
+
+use proc_macro2::{Delimiter, Spacing, TokenStream, TokenTree};
+use syn::parse::{ParseStream, Parser};
+use syn::punctuated::Punctuated;
+use syn::spanned::Spanned;
+use syn::{Expr, Item, Pat, Stmt, Token, Type, UseTree};
+
+use crate::facts::*;
+use crate::source::Span;
+
+/// A file that is not valid Rust.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ParseError {
+    /// What the parser said.
+    pub message: String,
+    /// Where.
+    pub span: Span,
+}
+
+/// Types looked through when naming the type of a static.
+const WRAPPERS: &[&str] = &[
+    "Arc",
+    "Rc",
+    "Box",
+    "Mutex",
+    "RwLock",
+    "ReentrantMutex",
+    "Option",
+    "Lazy",
+    "LazyLock",
+    "LazyCell",
+    "OnceLock",
+    "OnceCell",
+    "RefCell",
+    "Cell",
+    "ArcSwap",
+    "ArcSwapOption",
+];
+
+/// Map types whose `from([(k, v), …])` / `from_iter` build a map literal.
+const MAP_TYPES: &[&str] = &["HashMap", "BTreeMap", "IndexMap", "Map", "FxHashMap", "AHashMap"];
+
+/// Parses `text` into facts. `canonical_crates` are crate names (`agent_events`) whose paths
+/// mark a call as canonical.
+pub fn parse(text: &str, canonical_crates: &[String]) -> Result<Facts, ParseError> {
+    // syn skips a byte-order mark; spans are then relative to the text after it.
+    let (base, body) = match text.strip_prefix('\u{feff}') {
+        Some(rest) => (3, rest),
+        None => (0, text),
+    };
+    let result = match syn::parse_file(body) {
+        Ok(file) => {
+            let mut walker = Walker::new(base, canonical_crates);
+            walker.collect_aliases(&file.items);
+            walker.items(&file.items);
+            drop(file);
+            Ok(walker.facts)
+        }
+        Err(e) => {
+            let range = e.span().byte_range();
+            let (start, end) = if range.start == range.end && range.start == 0 && !body.is_empty() {
+                // An error without a position (e.g. an unterminated literal at the end).
+                (body.len(), body.len())
+            } else {
+                (range.start, range.end)
+            };
+            Err(ParseError { message: e.to_string(), span: Span::new(base + start, base + end) })
+        }
+    };
+    proc_macro2::extra::invalidate_current_thread_spans();
+    result
+}
+
+struct Walker<'a> {
+    base: usize,
+    canonical_crates: &'a [String],
+    facts: Facts,
+    aliases: HashMap<String, Vec<String>>,
+    body: BodyId,
+    impl_self: Option<String>,
+}
+
+fn last_ident(path: &syn::Path) -> Option<String> {
+    path.segments.last().map(|s| unraw(&s.ident.to_string()))
+}
+
+fn unraw(s: &str) -> String {
+    s.strip_prefix("r#").unwrap_or(s).to_owned()
+}
+
+fn type_last_ident(ty: &Type) -> Option<String> {
+    match ty {
+        Type::Path(p) => last_ident(&p.path),
+        Type::Reference(r) => type_last_ident(&r.elem),
+        Type::Paren(p) => type_last_ident(&p.elem),
+        Type::Group(g) => type_last_ident(&g.elem),
+        _ => None,
+    }
+}
+
+/// The type's last segment after looking through [`WRAPPERS`].
+fn unwrapped_type_name(ty: &Type) -> Option<String> {
+    match ty {
+        Type::Path(p) => {
+            let seg = p.path.segments.last()?;
+            let name = unraw(&seg.ident.to_string());
+            if WRAPPERS.contains(&name.as_str()) {
+                if let syn::PathArguments::AngleBracketed(args) = &seg.arguments {
+                    let inner = args.args.iter().find_map(|a| match a {
+                        syn::GenericArgument::Type(t) => Some(t),
+                        _ => None,
+                    });
+                    if let Some(inner) = inner {
+                        return unwrapped_type_name(inner);
+                    }
+                }
+            }
+            Some(name)
+        }
+        Type::Reference(r) => unwrapped_type_name(&r.elem),
+        Type::Paren(p) => unwrapped_type_name(&p.elem),
+        Type::Group(g) => unwrapped_type_name(&g.elem),
+        _ => None,
+    }
+}
+
+/// Strips `&`, parentheses and value-preserving conversions: the expression whose value an
+/// argument or field really is.
+fn core_expr(e: &Expr) -> &Expr {
+    match e {
+        Expr::Reference(r) => core_expr(&r.expr),
+        Expr::Paren(p) => core_expr(&p.expr),
+        Expr::Group(g) => core_expr(&g.expr),
+        Expr::MethodCall(m)
+            if m.args.is_empty()
+                && matches!(m.method.to_string().as_str(), "clone" | "to_owned" | "into" | "to_string") =>
+        {
+            core_expr(&m.receiver)
+        }
+        _ => e,
+    }
+}
+
+fn pat_idents(pat: &Pat, out: &mut Vec<String>) {
+    match pat {
+        Pat::Ident(p) => out.push(unraw(&p.ident.to_string())),
+        Pat::Reference(r) => pat_idents(&r.pat, out),
+        Pat::Type(t) => pat_idents(&t.pat, out),
+        Pat::Paren(p) => pat_idents(&p.pat, out),
+        Pat::TupleStruct(t) if t.elems.len() == 1 => pat_idents(&t.elems[0], out),
+        _ => {}
+    }
+}
+
+fn is_macro(mac: &syn::Macro, name: &str) -> bool {
+    mac.path.segments.last().is_some_and(|s| s.ident == name)
+}
+
+impl<'a> Walker<'a> {
+    fn new(base: usize, canonical_crates: &'a [String]) -> Self {
+        let mut facts = Facts::default();
+        facts.bodies.push(Body { tree: Node::empty() }); // body 0: item-level code
+        Walker { base, canonical_crates, facts, aliases: HashMap::new(), body: 0, impl_self: None }
+    }
+
+    fn sp(&self, span: proc_macro2::Span) -> Span {
+        let r = span.byte_range();
+        Span::new(self.base + r.start, self.base + r.end)
+    }
+
+    fn span_of<T: Spanned>(&self, t: &T) -> Span {
+        self.sp(t.span())
+    }
+
+    fn resolve(&self, path: &syn::Path) -> Vec<String> {
+        let mut segs: Vec<String> = path.segments.iter().map(|s| unraw(&s.ident.to_string())).collect();
+        if path.leading_colon.is_none() {
+            if let Some(full) = segs.first().and_then(|first| self.aliases.get(first)) {
+                let mut resolved = full.clone();
+                resolved.extend(segs.drain(1..));
+                return resolved;
+            }
+        }
+        segs
+    }
+
+    fn is_canonical_path(&self, path: &[String]) -> bool {
+        path.first().is_some_and(|first| self.canonical_crates.iter().any(|c| c == first))
+    }
+
+    // ---- use items -------------------------------------------------------------------------
+
+    fn collect_aliases(&mut self, items: &[Item]) {
+        for item in items {
+            match item {
+                Item::Use(u) => self.use_tree(Vec::new(), &u.tree, false),
+                Item::Mod(m) => {
+                    if let Some((_, items)) = &m.content {
+                        self.collect_aliases(items);
+                    }
+                }
+                _ => {}
+            }
+        }
+    }
+
+    fn use_tree(&mut self, prefix: Vec<String>, tree: &UseTree, record: bool) {
+        match tree {
+            UseTree::Path(p) => {
+                let mut prefix = prefix;
+                prefix.push(unraw(&p.ident.to_string()));
+                self.use_tree(prefix, &p.tree, record);
+            }
+            UseTree::Name(n) => {
+                let name = unraw(&n.ident.to_string());
+                let full = if name == "self" {
+                    prefix.clone()
+                } else {
+                    let mut full = prefix.clone();
+                    full.push(name.clone());
+                    full
+                };
+                if let Some(alias) = full.last().cloned() {
+                    if record {
+                        let span = self.span_of(&n.ident);
+                        self.mention(full.clone(), span, MentionKind::Import);
+                    } else {
+                        self.aliases.insert(alias, full);
+                    }
+                }
+            }
+            UseTree::Rename(r) => {
+                let mut full = prefix.clone();
+                let name = unraw(&r.ident.to_string());
+                if name != "self" {
+                    full.push(name);
+                }
+                if record {
+                    let span = self.span_of(&r.ident);
+                    self.mention(full, span, MentionKind::Import);
+                } else {
+                    self.aliases.insert(unraw(&r.rename.to_string()), full);
+                }
+            }
+            UseTree::Glob(_) => {}
+            UseTree::Group(g) => {
+                for tree in &g.items {
+                    self.use_tree(prefix.clone(), tree, record);
+                }
+            }
+        }
+    }
+
+    fn mention(&mut self, path: Vec<String>, span: Span, kind: MentionKind) {
+        let in_impl_of = self.impl_self.clone();
+        self.facts.mentions.push(Mention { path, span, kind, in_impl_of });
+    }
+
+    // ---- items -----------------------------------------------------------------------------
+
+    fn items(&mut self, items: &[Item]) {
+        for item in items {
+            self.item(item);
+        }
+    }
+
+    fn with_body(&mut self, build: impl FnOnce(&mut Self) -> Node) -> BodyId {
+        let id = self.facts.bodies.len();
+        self.facts.bodies.push(Body { tree: Node::empty() });
+        let outer = std::mem::replace(&mut self.body, id);
+        let tree = build(self);
+        self.facts.bodies[id].tree = tree;
+        self.body = outer;
+        id
+    }
+
+    fn signature(&mut self, sig: &syn::Signature, owner: Option<String>, trait_impl: Option<String>) {
+        let mut has_self = false;
+        let mut params = 0;
+        for input in &sig.inputs {
+            match input {
+                syn::FnArg::Receiver(_) => has_self = true,
+                syn::FnArg::Typed(t) => {
+                    params += 1;
+                    self.ty(&t.ty);
+                }
+            }
+        }
+        if let syn::ReturnType::Type(_, ty) = &sig.output {
+            self.ty(ty);
+        }
+        let name_span = self.span_of(&sig.ident);
+        self.facts.fns.push(FnDef {
+            name: unraw(&sig.ident.to_string()),
+            name_span,
+            owner,
+            trait_impl,
+            has_self,
+            params,
+        });
+    }
+
+    fn fn_body(&mut self, block: &syn::Block) {
+        self.with_body(|w| w.block(block));
+    }
+
+    fn item(&mut self, item: &Item) {
+        match item {
+            Item::Fn(f) => {
+                self.signature(&f.sig, None, None);
+                self.fn_body(&f.block);
+            }
+            Item::Impl(i) => {
+                let self_name = type_last_ident(&i.self_ty);
+                let trait_name = i.trait_.as_ref().and_then(|(_, path, _)| last_ident(path));
+                if let Some((_, path, _)) = &i.trait_ {
+                    let resolved = self.resolve(path);
+                    let span = self.span_of(path);
+                    self.mention(resolved, span, MentionKind::Type);
+                }
+                if let (Some(t), Some(s)) = (&trait_name, &self_name) {
+                    if t == "EventSink" {
+                        self.facts.sink_impls.push(s.clone());
+                    }
+                }
+                let outer = std::mem::replace(&mut self.impl_self, self_name.clone());
+                for impl_item in &i.items {
+                    match impl_item {
+                        syn::ImplItem::Fn(f) => {
+                            self.signature(&f.sig, self_name.clone(), trait_name.clone());
+                            self.fn_body(&f.block);
+                        }
+                        syn::ImplItem::Const(c) => {
+                            self.ty(&c.ty);
+                            self.with_body(|w| w.expr(&c.expr));
+                        }
+                        syn::ImplItem::Type(t) => self.ty(&t.ty),
+                        syn::ImplItem::Macro(m) => {
+                            let span = self.span_of(&m.mac);
+                            self.with_body(|w| w.mac(&m.mac, span));
+                        }
+                        _ => {}
+                    }
+                }
+                self.impl_self = outer;
+            }
+            Item::Trait(t) => {
+                let name = unraw(&t.ident.to_string());
+                let outer = self.impl_self.replace(name.clone());
+                for trait_item in &t.items {
+                    if let syn::TraitItem::Fn(f) = trait_item {
+                        self.signature(&f.sig, Some(name.clone()), None);
+                        if let Some(block) = &f.default {
+                            self.fn_body(block);
+                        }
+                    }
+                }
+                self.impl_self = outer;
+            }
+            Item::Struct(s) => {
+                for field in &s.fields {
+                    self.ty(&field.ty);
+                }
+            }
+            Item::Enum(e) => {
+                for variant in &e.variants {
+                    for field in &variant.fields {
+                        self.ty(&field.ty);
+                    }
+                }
+            }
+            Item::Static(s) => {
+                let name_span = self.span_of(&s.ident);
+                self.facts.statics.push(StaticItem {
+                    name: unraw(&s.ident.to_string()),
+                    name_span,
+                    type_name: unwrapped_type_name(&s.ty),
+                });
+                self.ty(&s.ty);
+                self.with_body(|w| w.expr(&s.expr));
+            }
+            Item::Const(c) => {
+                self.ty(&c.ty);
+                self.with_body(|w| w.expr(&c.expr));
+            }
+            Item::Type(t) => self.ty(&t.ty),
+            Item::Mod(m) => {
+                if let Some((_, items)) = &m.content {
+                    self.items(items);
+                }
+            }
+            Item::Use(u) => self.use_tree(Vec::new(), &u.tree, true),
+            Item::Macro(m) => {
+                let span = self.span_of(&m.mac);
+                self.item_macro(&m.mac, span);
+            }
+            _ => {}
+        }
+    }
+
+    /// `lazy_static!` / `thread_local!` at item or statement level; other item macros skipped.
+    fn item_macro(&mut self, mac: &syn::Macro, span: Span) -> Node {
+        if is_macro(mac, "lazy_static") || is_macro(mac, "thread_local") {
+            let lazy = is_macro(mac, "lazy_static");
+            let parser = |input: ParseStream| parse_static_decls(input, lazy);
+            if let Ok(decls) = parser.parse2(mac.tokens.clone()) {
+                for (ident, ty, init) in decls {
+                    let name_span = self.span_of(&ident);
+                    self.facts.statics.push(StaticItem {
+                        name: unraw(&ident.to_string()),
+                        name_span,
+                        type_name: unwrapped_type_name(&ty),
+                    });
+                    self.ty(&ty);
+                    self.with_body(|w| w.expr(&init));
+                }
+            }
+            return Node::empty();
+        }
+        if is_macro(mac, "macro_rules") {
+            return Node::empty();
+        }
+        self.mac(mac, span)
+    }
+
+    fn ty(&mut self, ty: &Type) {
+        match ty {
+            Type::Path(p) => {
+                if p.qself.is_none() {
+                    let resolved = self.resolve(&p.path);
+                    let span = self.span_of(&p.path);
+                    self.mention(resolved, span, MentionKind::Type);
+                }
+                for seg in &p.path.segments {
+                    if let syn::PathArguments::AngleBracketed(args) = &seg.arguments {
+                        for arg in &args.args {
+                            if let syn::GenericArgument::Type(t) = arg {
+                                self.ty(t);
+                            }
+                        }
+                    }
+                }
+            }
+            Type::Reference(r) => self.ty(&r.elem),
+            Type::Paren(p) => self.ty(&p.elem),
+            Type::Group(g) => self.ty(&g.elem),
+            Type::Slice(s) => self.ty(&s.elem),
+            Type::Array(a) => self.ty(&a.elem),
+            Type::Ptr(p) => self.ty(&p.elem),
+            Type::Tuple(t) => t.elems.iter().for_each(|e| self.ty(e)),
+            Type::ImplTrait(i) => self.bounds(&i.bounds),
+            Type::TraitObject(o) => self.bounds(&o.bounds),
+            _ => {}
+        }
+    }
+
+    fn bounds(&mut self, bounds: &Punctuated<syn::TypeParamBound, Token![+]>) {
+        for bound in bounds {
+            if let syn::TypeParamBound::Trait(t) = bound {
+                let resolved = self.resolve(&t.path);
+                let span = self.span_of(&t.path);
+                self.mention(resolved, span, MentionKind::Type);
+            }
+        }
+    }
+
+    // ---- statements and expressions -------------------------------------------------------
+
+    fn block(&mut self, block: &syn::Block) -> Node {
+        Node::Seq(block.stmts.iter().map(|s| self.stmt(s)).collect())
+    }
+
+    fn stmt(&mut self, stmt: &Stmt) -> Node {
+        match stmt {
+            Stmt::Local(local) => {
+                let mut nodes = Vec::new();
+                if let Pat::Type(t) = &local.pat {
+                    self.ty(&t.ty);
+                }
+                if let Some(init) = &local.init {
+                    let first_new = self.facts.literals.len();
+                    nodes.push(self.expr(&init.expr));
+                    self.bind(&local.pat, &init.expr, first_new);
+                    if let Some((_, diverge)) = &init.diverge {
+                        let otherwise = self.expr(diverge);
+                        nodes.push(Node::Branch(vec![Node::empty(), otherwise]));
+                    }
+                }
+                Node::Seq(nodes)
+            }
+            Stmt::Item(item) => {
+                if let Item::Macro(m) = item {
+                    let span = self.span_of(&m.mac);
+                    return self.item_macro(&m.mac, span);
+                }
+                if let Item::Use(u) = item {
+                    self.use_tree(Vec::new(), &u.tree, false);
+                }
+                self.item(item);
+                Node::empty()
+            }
+            Stmt::Expr(e, _) => self.expr(e),
+            Stmt::Macro(m) => {
+                let span = self.span_of(&m.mac);
+                self.item_macro(&m.mac, span)
+            }
+        }
+    }
+
+    /// Records what `pat` binds from `init`: a literal's binding name, or a member chain.
+    fn bind(&mut self, pat: &Pat, init: &Expr, first_new_literal: usize) {
+        let mut names = Vec::new();
+        pat_idents(pat, &mut names);
+        let Some(name) = names.into_iter().next() else { return };
+        let core = core_expr(init);
+        let core_span = self.span_of(core);
+        if let Some(lit) = self.facts.literals[first_new_literal..].iter_mut().find(|l| l.parent.is_none()) {
+            if lit.span == core_span {
+                lit.binding = Some(name);
+                return;
+            }
+        }
+        if let Some(chain) = self.chain(init) {
+            if !chain.segs.is_empty() {
+                let body = self.body;
+                self.facts.bindings.push(Binding { name, chain, body });
+            }
+        }
+    }
+
+    fn exprs<'e>(&mut self, exprs: impl IntoIterator<Item = &'e Expr>) -> Vec<Node> {
+        exprs.into_iter().map(|e| self.expr(e)).collect()
+    }
+
+    fn expr(&mut self, e: &Expr) -> Node {
+        match e {
+            Expr::Array(a) => Node::Seq(self.exprs(&a.elems)),
+            Expr::Assign(a) => {
+                let right = self.expr(&a.right);
+                self.index_assign(&a.left, e);
+                let left = self.expr(&a.left);
+                Node::Seq(vec![right, left])
+            }
+            Expr::Async(a) => {
+                self.with_body(|w| w.block(&a.block));
+                Node::empty()
+            }
+            Expr::Await(a) => self.expr(&a.base),
+            Expr::Binary(b) => {
+                let left = self.expr(&b.left);
+                let right = self.expr(&b.right);
+                if matches!(b.op, syn::BinOp::And(_) | syn::BinOp::Or(_)) {
+                    Node::Seq(vec![left, Node::Branch(vec![Node::empty(), right])])
+                } else {
+                    Node::Seq(vec![left, right])
+                }
+            }
+            Expr::Block(b) => self.block(&b.block),
+            Expr::Break(b) => {
+                let value = b.expr.as_ref().map_or_else(Node::empty, |v| self.expr(v));
+                let label = b.label.as_ref().map(|l| l.ident.to_string());
+                Node::Seq(vec![value, self.exit(ExitKind::Break(label), e)])
+            }
+            Expr::Call(c) => self.call(c, e),
+            Expr::Cast(c) => self.expr(&c.expr),
+            Expr::Closure(c) => {
+                self.with_body(|w| w.expr(&c.body));
+                Node::empty()
+            }
+            Expr::Const(c) => self.block(&c.block),
+            Expr::Continue(c) => {
+                let label = c.label.as_ref().map(|l| l.ident.to_string());
+                self.exit(ExitKind::Continue(label), e)
+            }
+            Expr::Field(f) => self.expr(&f.base),
+            Expr::ForLoop(f) => {
+                let iter = self.expr(&f.expr);
+                let body = self.block(&f.body);
+                let label = f.label.as_ref().map(|l| l.name.ident.to_string());
+                Node::Seq(vec![iter, Node::Loop { label, body: Box::new(body), infinite: false }])
+            }
+            Expr::Group(g) => self.expr(&g.expr),
+            Expr::If(i) => {
+                let first_new = self.facts.literals.len();
+                let cond = self.expr(&i.cond);
+                if let Expr::Let(l) = &*i.cond {
+                    self.bind(&l.pat, &l.expr, first_new);
+                }
+                let then = self.block(&i.then_branch);
+                let otherwise = i.else_branch.as_ref().map_or_else(Node::empty, |(_, e)| self.expr(e));
+                Node::Seq(vec![cond, Node::Branch(vec![then, otherwise])])
+            }
+            Expr::Index(i) => Node::Seq(vec![self.expr(&i.expr), self.expr(&i.index)]),
+            Expr::Let(l) => self.expr(&l.expr),
+            Expr::Loop(l) => {
+                let body = self.block(&l.body);
+                let label = l.label.as_ref().map(|l| l.name.ident.to_string());
+                Node::Loop { label, body: Box::new(body), infinite: true }
+            }
+            Expr::Macro(m) => {
+                let span = self.span_of(&m.mac);
+                self.mac(&m.mac, span)
+            }
+            Expr::Match(m) => {
+                let scrutinee = self.expr(&m.expr);
+                let arms = m
+                    .arms
+                    .iter()
+                    .map(|arm| {
+                        let guard = arm.guard.as_ref().map_or_else(Node::empty, |(_, g)| self.expr(g));
+                        Node::Seq(vec![guard, self.expr(&arm.body)])
+                    })
+                    .collect();
+                Node::Seq(vec![scrutinee, Node::Branch(arms)])
+            }
+            Expr::MethodCall(m) => self.method_call(m, e),
+            Expr::Paren(p) => self.expr(&p.expr),
+            Expr::Path(p) => {
+                if p.qself.is_none() && p.path.segments.len() > 1 {
+                    let resolved = self.resolve(&p.path);
+                    self.mention(resolved, self.span_of(&p.path), MentionKind::Expr);
+                } else if p.qself.is_none() {
+                    let resolved = self.resolve(&p.path);
+                    if resolved.len() > 1 {
+                        self.mention(resolved, self.span_of(&p.path), MentionKind::Expr);
+                    }
+                }
+                Node::empty()
+            }
+            Expr::Range(r) => {
+                let nodes = [&r.start, &r.end].into_iter().flatten().map(|e| self.expr(e)).collect();
+                Node::Seq(nodes)
+            }
+            Expr::Reference(r) => self.expr(&r.expr),
+            Expr::Repeat(r) => self.expr(&r.expr),
+            Expr::Return(r) => {
+                let value = r.expr.as_ref().map_or_else(Node::empty, |v| self.expr(v));
+                Node::Seq(vec![value, self.exit(ExitKind::Return, e)])
+            }
+            Expr::Struct(s) => self.struct_literal(s, e),
+            Expr::Try(t) => {
+                let inner = self.expr(&t.expr);
+                let exit = Exit { kind: ExitKind::Question, span: self.span_of(&t.question_token) };
+                Node::Seq(vec![inner, Node::Branch(vec![Node::empty(), Node::Exit(exit)])])
+            }
+            Expr::TryBlock(t) => {
+                self.with_body(|w| w.block(&t.block));
+                Node::empty()
+            }
+            Expr::Tuple(t) => Node::Seq(self.exprs(&t.elems)),
+            Expr::Unary(u) => self.expr(&u.expr),
+            Expr::Unsafe(u) => self.block(&u.block),
+            Expr::While(w) => {
+                let first_new = self.facts.literals.len();
+                let cond = self.expr(&w.cond);
+                if let Expr::Let(l) = &*w.cond {
+                    self.bind(&l.pat, &l.expr, first_new);
+                }
+                let body = self.block(&w.body);
+                let label = w.label.as_ref().map(|l| l.name.ident.to_string());
+                Node::Loop { label, body: Box::new(Node::Seq(vec![cond, body])), infinite: false }
+            }
+            Expr::Yield(y) => y.expr.as_ref().map_or_else(Node::empty, |v| self.expr(v)),
+            _ => Node::empty(),
+        }
+    }
+
+    fn exit(&self, kind: ExitKind, e: &Expr) -> Node {
+        Node::Exit(Exit { kind, span: self.span_of(e) })
+    }
+
+    fn index_assign(&mut self, left: &Expr, whole: &Expr) {
+        let mut keys = Vec::new();
+        let mut cur = left;
+        while let Expr::Index(i) = cur {
+            match core_expr(&i.index) {
+                Expr::Lit(syn::ExprLit { lit: syn::Lit::Str(s), .. }) => keys.push(s.value()),
+                _ => return,
+            }
+            cur = &i.expr;
+        }
+        if keys.is_empty() {
+            return;
+        }
+        if let Expr::Path(p) = core_expr(cur) {
+            if let Some(ident) = p.path.get_ident() {
+                keys.reverse();
+                let span = self.span_of(whole);
+                let body = self.body;
+                self.facts.index_assigns.push(IndexAssign {
+                    binding: unraw(&ident.to_string()),
+                    keys,
+                    span,
+                    body,
+                });
+            }
+        }
+    }
+
+    fn call(&mut self, c: &syn::ExprCall, whole: &Expr) -> Node {
+        let Expr::Path(func) = &*c.func else {
+            let mut nodes = vec![self.expr(&c.func)];
+            nodes.extend(self.exprs(&c.args));
+            return Node::Seq(nodes);
+        };
+        let path = self.resolve(&func.path);
+        if path.len() > 1 || self.aliases.contains_key(path.first().map_or("", String::as_str)) {
+            self.mention(path.clone(), self.span_of(&func.path), MentionKind::Expr);
+        }
+        if let Some(node) = self.map_from(&path, c, whole) {
+            return node;
+        }
+        let (args, mut nodes) = self.args(&c.args);
+        let name = path.last().cloned().unwrap_or_default();
+        let name_span =
+            func.path.segments.last().map_or_else(|| self.span_of(&func.path), |s| self.span_of(&s.ident));
+        let canonical = self.is_canonical_path(&path);
+        let idx = self.facts.calls.len();
+        self.facts.calls.push(Call {
+            span: self.span_of(whole),
+            name,
+            name_span,
+            path: Some(path),
+            receiver: None,
+            args,
+            body: self.body,
+            canonical,
+        });
+        nodes.push(Node::Call(idx));
+        Node::Seq(nodes)
+    }
+
+    fn method_call(&mut self, m: &syn::ExprMethodCall, whole: &Expr) -> Node {
+        let mut nodes = vec![self.expr(&m.receiver)];
+        let (args, arg_nodes) = self.args(&m.args);
+        nodes.extend(arg_nodes);
+        let receiver = self.chain(&m.receiver);
+        let idx = self.facts.calls.len();
+        self.facts.calls.push(Call {
+            span: self.span_of(whole),
+            name: unraw(&m.method.to_string()),
+            name_span: self.span_of(&m.method),
+            path: None,
+            receiver,
+            args,
+            body: self.body,
+            canonical: false,
+        });
+        nodes.push(Node::Call(idx));
+        Node::Seq(nodes)
+    }
+
+    fn args(&mut self, args: &Punctuated<Expr, Token![,]>) -> (Vec<Arg>, Vec<Node>) {
+        let mut facts = Vec::with_capacity(args.len());
+        let mut nodes = Vec::with_capacity(args.len());
+        for arg in args {
+            let first_new = self.facts.literals.len();
+            nodes.push(self.expr(arg));
+            let core = core_expr(arg);
+            let core_span = self.span_of(core);
+            let literal = (first_new..self.facts.literals.len()).find(|i| {
+                self.facts.literals[*i].parent.is_none() && self.facts.literals[*i].span == core_span
+            });
+            let ident = match core {
+                Expr::Path(p) => p.path.get_ident().map(|i| unraw(&i.to_string())),
+                _ => None,
+            };
+            facts.push(Arg { span: self.span_of(arg), str_lit: self.str_value(arg), ident, literal });
+        }
+        (facts, nodes)
+    }
+
+    /// The value of a string literal, seen through conversions that keep it.
+    fn str_value(&self, e: &Expr) -> Option<(String, Span)> {
+        match e {
+            Expr::Lit(syn::ExprLit { lit: syn::Lit::Str(s), .. }) => Some((s.value(), self.span_of(s))),
+            Expr::Reference(r) => self.str_value(&r.expr),
+            Expr::Paren(p) => self.str_value(&p.expr),
+            Expr::Group(g) => self.str_value(&g.expr),
+            Expr::MethodCall(m)
+                if m.args.is_empty()
+                    && matches!(
+                        m.method.to_string().as_str(),
+                        "to_string" | "into" | "to_owned" | "as_str"
+                    ) =>
+            {
+                self.str_value(&m.receiver)
+            }
+            Expr::Call(c) if c.args.len() == 1 => match &*c.func {
+                Expr::Path(p)
+                    if p.path.segments.len() >= 2
+                        && matches!(
+                            last_ident(&p.path).as_deref(),
+                            Some("from" | "String") // String::from("x"), Value::String("x".into())
+                        ) =>
+                {
+                    self.str_value(&c.args[0])
+                }
+                _ => None,
+            },
+            Expr::Macro(m) if is_macro(&m.mac, "json") => match syn::parse2::<Expr>(m.mac.tokens.clone()) {
+                Ok(inner) => self.str_value(&inner),
+                Err(_) => None,
+            },
+            _ => None,
+        }
+    }
+
+    /// A member chain: `self.ctx.ws.as_ref()?.send`.
+    fn chain(&self, e: &Expr) -> Option<Chain> {
+        let (mut chain, seg) = match e {
+            Expr::Path(p) if p.qself.is_none() => {
+                let root = match p.path.get_ident() {
+                    Some(i) if i == "self" => Root::SelfValue,
+                    Some(i) => Root::Ident(unraw(&i.to_string())),
+                    None => Root::Other,
+                };
+                return Some(Chain { root, root_span: self.span_of(e), segs: Vec::new() });
+            }
+            Expr::Call(c) => {
+                let root = match &*c.func {
+                    Expr::Path(p) => Root::Call(self.resolve(&p.path)),
+                    _ => Root::Other,
+                };
+                return Some(Chain { root, root_span: self.span_of(e), segs: Vec::new() });
+            }
+            Expr::Field(f) => {
+                let name = match &f.member {
+                    syn::Member::Named(i) => unraw(&i.to_string()),
+                    syn::Member::Unnamed(i) => i.index.to_string(),
+                };
+                (self.chain(&f.base)?, (SegKind::Field, name))
+            }
+            Expr::MethodCall(m) => {
+                (self.chain(&m.receiver)?, (SegKind::Method(m.args.len()), unraw(&m.method.to_string())))
+            }
+            Expr::Try(t) => (self.chain(&t.expr)?, (SegKind::Try, String::new())),
+            Expr::Await(a) => (self.chain(&a.base)?, (SegKind::Await, String::new())),
+            Expr::Index(i) => (self.chain(&i.expr)?, (SegKind::Index, String::new())),
+            Expr::Paren(p) => return self.chain(&p.expr),
+            Expr::Group(g) => return self.chain(&g.expr),
+            Expr::Reference(r) => return self.chain(&r.expr),
+            Expr::Unary(u) if matches!(u.op, syn::UnOp::Deref(_)) => return self.chain(&u.expr),
+            _ => return Some(Chain { root: Root::Other, root_span: self.span_of(e), segs: Vec::new() }),
+        };
+        let end = self.span_of(e).end;
+        chain.segs.push(Seg { kind: seg.0, name: seg.1, span: Span::new(chain.root_span.start, end) });
+        Some(chain)
+    }
+
+    // ---- literals --------------------------------------------------------------------------
+
+    fn new_literal(&mut self, span: Span, kind: LiteralKind) -> usize {
+        let idx = self.facts.literals.len();
+        self.facts.literals.push(MapLiteral {
+            span,
+            kind,
+            entries: Vec::new(),
+            complete: true,
+            binding: None,
+            parent: None,
+            body: self.body,
+        });
+        idx
+    }
+
+    /// Walks an entry's value; a map literal that is the whole value becomes a child of `parent`.
+    fn literal_value(&mut self, value: &Expr, parent: usize, nodes: &mut Vec<Node>) -> Value {
+        let first_new = self.facts.literals.len();
+        nodes.push(self.expr(value));
+        let core = core_expr(value);
+        let core_span = self.span_of(core);
+        if let Some(child) = (first_new..self.facts.literals.len())
+            .find(|i| self.facts.literals[*i].parent.is_none() && self.facts.literals[*i].span == core_span)
+        {
+            self.facts.literals[child].parent = Some(parent);
+            return Value::Map(child);
+        }
+        match self.str_value(value) {
+            Some((s, span)) => Value::Str(s, span),
+            None => Value::Other,
+        }
+    }
+
+    fn struct_literal(&mut self, s: &syn::ExprStruct, whole: &Expr) -> Node {
+        let path = self.resolve(&s.path);
+        self.mention(path.clone(), self.span_of(&s.path), MentionKind::Expr);
+        let idx = self.new_literal(self.span_of(whole), LiteralKind::Struct(path.join("::")));
+        let mut nodes = Vec::new();
+        for field in &s.fields {
+            let value = self.literal_value(&field.expr, idx, &mut nodes);
+            if let syn::Member::Named(ident) = &field.member {
+                let key_span = self.span_of(ident);
+                self.facts.literals[idx].entries.push(Entry {
+                    key: unraw(&ident.to_string()),
+                    key_span,
+                    value,
+                });
+            }
+        }
+        if let Some(rest) = &s.rest {
+            nodes.push(self.expr(rest));
+            self.facts.literals[idx].complete = false;
+        }
+        nodes.push(Node::Literal(idx));
+        Node::Seq(nodes)
+    }
+
+    /// `HashMap::from([("k", v), …])` / `BTreeMap::from_iter([…])` as a map literal.
+    fn map_from(&mut self, path: &[String], c: &syn::ExprCall, whole: &Expr) -> Option<Node> {
+        let [.., ty, ctor] = path else { return None };
+        if !MAP_TYPES.contains(&ty.as_str())
+            || !matches!(ctor.as_str(), "from" | "from_iter")
+            || c.args.len() != 1
+        {
+            return None;
+        }
+        let elems: Vec<&Expr> = match core_expr(&c.args[0]) {
+            Expr::Array(a) => a.elems.iter().collect(),
+            Expr::Macro(m) if is_macro(&m.mac, "vec") => return None,
+            _ => return None,
+        };
+        let idx = self.new_literal(self.span_of(whole), LiteralKind::MapFrom);
+        let mut nodes = Vec::new();
+        for elem in elems {
+            let Expr::Tuple(t) = elem else {
+                nodes.push(self.expr(elem));
+                self.facts.literals[idx].complete = false;
+                continue;
+            };
+            if t.elems.len() != 2 {
+                nodes.push(self.expr(elem));
+                self.facts.literals[idx].complete = false;
+                continue;
+            }
+            match self.str_value(&t.elems[0]) {
+                Some((key, key_span)) => {
+                    let value = self.literal_value(&t.elems[1], idx, &mut nodes);
+                    self.facts.literals[idx].entries.push(Entry { key, key_span, value });
+                }
+                None => {
+                    nodes.push(self.expr(&t.elems[0]));
+                    nodes.push(self.expr(&t.elems[1]));
+                    self.facts.literals[idx].complete = false;
+                }
+            }
+        }
+        nodes.push(Node::Literal(idx));
+        Some(Node::Seq(nodes))
+    }
+
+    // ---- macros ----------------------------------------------------------------------------
+
+    fn mac(&mut self, mac: &syn::Macro, span: Span) -> Node {
+        if is_macro(mac, "json") {
+            let mut nodes = Vec::new();
+            self.json_value(mac.tokens.clone(), Some(span), &mut nodes);
+            return Node::Seq(nodes);
+        }
+        // format!-like, assert*!, vec! and any other macro: a comma-separated expression list,
+        // or nothing when the body is not one.
+        let parser = Punctuated::<Expr, Token![,]>::parse_terminated;
+        match parser.parse2(mac.tokens.clone()) {
+            Ok(exprs) => Node::Seq(self.exprs(&exprs)),
+            Err(_) => Node::empty(),
+        }
+    }
+
+    /// One `json!` value. `span` is the span the literal takes when it is an object (the whole
+    /// `json!(…)` for the top level).
+    fn json_value(&mut self, tokens: TokenStream, span: Option<Span>, nodes: &mut Vec<Node>) -> Value {
+        let trees: Vec<TokenTree> = tokens.clone().into_iter().collect();
+        if let [TokenTree::Group(g)] = trees.as_slice() {
+            match g.delimiter() {
+                Delimiter::Brace => {
+                    let span = span.unwrap_or_else(|| self.sp(g.span()));
+                    return Value::Map(self.json_object(g.stream(), span, nodes));
+                }
+                Delimiter::Bracket => {
+                    for element in split_commas(g.stream()) {
+                        self.json_value(element, None, nodes);
+                    }
+                    return Value::Other;
+                }
+                _ => {}
+            }
+        }
+        if let [TokenTree::Literal(lit)] = trees.as_slice() {
+            if let Ok(s) = syn::parse2::<syn::LitStr>(TokenTree::Literal(lit.clone()).into()) {
+                return Value::Str(s.value(), self.sp(lit.span()));
+            }
+            return Value::Other;
+        }
+        if trees.len() == 1
+            && matches!(&trees[0], TokenTree::Ident(i) if i == "null" || i == "true" || i == "false")
+        {
+            return Value::Other;
+        }
+        match syn::parse2::<Expr>(tokens) {
+            Ok(expr) => {
+                nodes.push(self.expr(&expr));
+                match self.str_value(&expr) {
+                    Some((s, span)) => Value::Str(s, span),
+                    None => Value::Other,
+                }
+            }
+            Err(_) => Value::Other,
+        }
+    }
+
+    fn json_object(&mut self, tokens: TokenStream, span: Span, nodes: &mut Vec<Node>) -> usize {
+        let idx = self.new_literal(span, LiteralKind::Json);
+        for entry in split_commas(tokens) {
+            let trees: Vec<TokenTree> = entry.into_iter().collect();
+            let Some(colon) = key_colon(&trees) else {
+                self.facts.literals[idx].complete = false;
+                continue;
+            };
+            let key_tokens: TokenStream = trees[..colon].iter().cloned().collect();
+            let value_tokens: TokenStream = trees[colon + 1..].iter().cloned().collect();
+            let key = match trees[..colon] {
+                [TokenTree::Literal(ref lit)] => {
+                    syn::parse2::<syn::LitStr>(key_tokens).ok().map(|s| (s.value(), self.sp(lit.span())))
+                }
+                _ => None,
+            };
+            let value = self.json_value(value_tokens, None, nodes);
+            if let Value::Map(child) = value {
+                if self.facts.literals[child].parent.is_none() {
+                    self.facts.literals[child].parent = Some(idx);
+                }
+            }
+            match key {
+                Some((key, key_span)) => {
+                    self.facts.literals[idx].entries.push(Entry { key, key_span, value })
+                }
+                None => self.facts.literals[idx].complete = false,
+            }
+        }
+        nodes.push(Node::Literal(idx));
+        idx
+    }
+}
+
+fn split_commas(tokens: TokenStream) -> Vec<TokenStream> {
+    let mut parts = Vec::new();
+    let mut current = Vec::new();
+    for tree in tokens {
+        match &tree {
+            TokenTree::Punct(p) if p.as_char() == ',' => parts.push(std::mem::take(&mut current)),
+            _ => current.push(tree),
+        }
+    }
+    if !current.is_empty() {
+        parts.push(current);
+    }
+    parts.into_iter().filter(|p| !p.is_empty()).map(|p| p.into_iter().collect()).collect()
+}
+
+/// The index of the `:` between a `json!` key and its value (not part of a `::`).
+fn key_colon(trees: &[TokenTree]) -> Option<usize> {
+    trees.iter().enumerate().position(|(i, t)| {
+        let TokenTree::Punct(p) = t else { return false };
+        if p.as_char() != ':' {
+            return false;
+        }
+        let joint_next = p.spacing() == Spacing::Joint;
+        let after_colon = i > 0 && matches!(&trees[i - 1], TokenTree::Punct(q) if q.as_char() == ':' && q.spacing() == Spacing::Joint);
+        !joint_next && !after_colon
+    })
+}
+
+type StaticDecl = (syn::Ident, Type, Expr);
+
+/// The body of `lazy_static! { [pub] static ref NAME: T = expr; … }` or
+/// `thread_local! { [pub] static NAME: T = [const] expr; … }`.
+fn parse_static_decls(input: ParseStream, lazy: bool) -> syn::Result<Vec<StaticDecl>> {
+    let mut decls = Vec::new();
+    while !input.is_empty() {
+        input.call(syn::Attribute::parse_outer)?;
+        input.parse::<syn::Visibility>()?;
+        input.parse::<Token![static]>()?;
+        if lazy {
+            input.parse::<Token![ref]>()?;
+        }
+        let name: syn::Ident = input.parse()?;
+        input.parse::<Token![:]>()?;
+        let ty: Type = input.parse()?;
+        input.parse::<Token![=]>()?;
+        let init: Expr = if input.peek(Token![const]) && input.peek2(syn::token::Brace) {
+            input.parse::<Token![const]>()?;
+            let block: syn::Block = input.parse()?;
+            Expr::Block(syn::ExprBlock { attrs: Vec::new(), label: None, block })
+        } else {
+            input.parse()?
+        };
+        decls.push((name, ty, init));
+        if input.is_empty() {
+            break;
+        }
+        input.parse::<Token![;]>()?;
+    }
+    Ok(decls)
+}

@@ -1,0 +1,17 @@
+//! `cargo agent-events`: finds and fixes every non-canonical agent-event emission site.
+//!
+//! The pipeline: [`discover`] the files, parse each with a [`frontend`] into language-neutral
+//! [`facts`], run the [`rules`] over the facts, apply [`suppress`]ion comments, and [`report`].
+
+pub mod cli;
+pub mod comments;
+pub mod config;
+pub mod diagnostic;
+pub mod discover;
+pub mod facts;
+pub mod frontend;
+pub mod lint;
+pub mod report;
+pub mod rules;
+pub mod source;
+pub mod suppress;

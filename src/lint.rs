@@ -1,0 +1,223 @@
+//! The engine: one file in, its findings out — parse, facts, rules, suppressions.
+
+use std::sync::Arc;
+
+use rayon::prelude::*;
+
+use crate::comments::rust_comments;
+use crate::config::{Config, CANONICAL_CRATES};
+use crate::diagnostic::{Finding, Label, Severity};
+use crate::discover::Target;
+use crate::frontend;
+use crate::rules::{self, ActiveRule, Cx, Events, Hit, Kind, Level};
+use crate::source::{LineIndex, Span};
+use crate::suppress::{self, Scope};
+
+/// The findings of one file, with its text when there are any (for rendering).
+#[derive(Debug)]
+pub struct FileReport {
+    /// The file, relative to the root.
+    pub rel: String,
+    /// The file's text, kept only when it has findings.
+    pub source: Option<Arc<str>>,
+    /// Its findings, sorted.
+    pub findings: Vec<Finding>,
+}
+
+/// Lints files with one configuration.
+pub struct Linter<'c> {
+    config: &'c Config,
+    events: Events,
+    canonical_crates: Vec<String>,
+}
+
+fn severity(level: Level) -> Option<Severity> {
+    match level {
+        Level::Allow => None,
+        Level::Warn => Some(Severity::Warning),
+        Level::Deny => Some(Severity::Error),
+    }
+}
+
+impl<'c> Linter<'c> {
+    /// A linter for this configuration.
+    pub fn new(config: &'c Config) -> Self {
+        let events = Events::new(config.custom_events.iter().cloned());
+        let mut canonical_crates: Vec<String> = CANONICAL_CRATES.iter().map(|c| (*c).to_owned()).collect();
+        canonical_crates.extend(config.canonical_paths.iter().filter(|p| p.len() == 1).map(|p| p[0].clone()));
+        Linter { config, events, canonical_crates }
+    }
+
+    /// Lints every target in parallel; reports come back in the targets' order.
+    pub fn run(&self, targets: &[Target]) -> Vec<FileReport> {
+        targets.par_iter().map(|t| self.lint_file(t)).collect()
+    }
+
+    fn lint_file(&self, target: &Target) -> FileReport {
+        match std::fs::read(&target.path) {
+            Ok(bytes) => self.lint_bytes(&target.rel, &target.module, &bytes),
+            Err(e) => {
+                let message = format!("cannot read this file: {e}");
+                let findings =
+                    self.parse_error(&target.rel, "", Span::default(), message).into_iter().collect();
+                FileReport { rel: target.rel.clone(), source: Some(Arc::from("")), findings }
+            }
+        }
+    }
+
+    /// Lints a file's bytes; text that is not UTF-8 is a `parse-error`.
+    pub fn lint_bytes(&self, rel: &str, module: &[String], bytes: &[u8]) -> FileReport {
+        match std::str::from_utf8(bytes) {
+            Ok(text) => self.lint_text(rel, module, text),
+            Err(e) => {
+                let lossy = String::from_utf8_lossy(bytes);
+                // The valid prefix is the same in the lossy text, so the offset is a char boundary.
+                let span = Span::new(e.valid_up_to(), e.valid_up_to());
+                let message =
+                    format!("this file is not valid UTF-8 (invalid byte at offset {})", e.valid_up_to());
+                let findings: Vec<Finding> =
+                    self.parse_error(rel, &lossy, span, message).into_iter().collect();
+                let source = (!findings.is_empty()).then(|| Arc::from(lossy.as_ref()));
+                FileReport { rel: rel.to_owned(), source, findings }
+            }
+        }
+    }
+
+    fn rule(&self, kind: Kind) -> Option<&ActiveRule> {
+        self.config.rules.iter().find(|r| r.kind == kind)
+    }
+
+    fn parse_error(&self, rel: &str, text: &str, span: Span, message: String) -> Option<Finding> {
+        let rule = self.rule(Kind::ParseError)?;
+        let hit = Hit::at(span).arg("error", message);
+        self.finding(rule, rel, text, &LineIndex::new(text), hit)
+    }
+
+    fn finding(
+        &self,
+        rule: &ActiveRule,
+        rel: &str,
+        text: &str,
+        index: &LineIndex,
+        hit: Hit,
+    ) -> Option<Finding> {
+        let severity = severity(self.config.level(&rule.def.id, rel))?;
+        let label = |span: Span, message: String| Label {
+            span,
+            start: index.position(text, span.start),
+            end: index.position(text, span.end),
+            message,
+        };
+        Some(Finding {
+            rule: rule.def.id.clone(),
+            severity,
+            path: rel.to_owned(),
+            span: hit.span,
+            start: index.position(text, hit.span.start),
+            end: index.position(text, hit.span.end),
+            message: rules::render(&rule.def.message, &hit.args),
+            help: rules::render(&rule.def.help, &hit.args),
+            labels: hit.labels.into_iter().map(|(span, note)| label(span, note)).collect(),
+        })
+    }
+
+    /// Lints one file's text.
+    pub fn lint_text(&self, rel: &str, module: &[String], text: &str) -> FileReport {
+        let index = LineIndex::new(text);
+        let mut findings = Vec::new();
+        let parsed = match frontend::rust::parse(text, &self.canonical_crates) {
+            Ok(facts) => {
+                if !self.config.is_canonical_module(module) {
+                    for rule in &self.config.rules {
+                        if matches!(rule.kind, Kind::ParseError | Kind::UnusedSuppression)
+                            || self.config.level(&rule.def.id, rel) == Level::Allow
+                        {
+                            continue;
+                        }
+                        let cx = Cx { facts: &facts, events: &self.events, rule };
+                        for hit in rules::run(&cx) {
+                            findings.extend(self.finding(rule, rel, text, &index, hit));
+                        }
+                    }
+                }
+                true
+            }
+            Err(e) => {
+                let message = format!("this file does not parse as Rust: {}", e.message);
+                findings.extend(self.parse_error(rel, text, e.span, message));
+                false
+            }
+        };
+        self.apply_suppressions(rel, text, &index, parsed, &mut findings);
+        findings.sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));
+        findings.dedup_by(|a, b| a.rule == b.rule && a.span == b.span);
+        let source = (!findings.is_empty()).then(|| Arc::from(text));
+        FileReport { rel: rel.to_owned(), source, findings }
+    }
+
+    fn apply_suppressions(
+        &self,
+        rel: &str,
+        text: &str,
+        index: &LineIndex,
+        parsed: bool,
+        findings: &mut Vec<Finding>,
+    ) {
+        if !text.contains(suppress::MARKER) {
+            return;
+        }
+        let comments = rust_comments(text);
+        let (suppressions, malformed) = suppress::parse(text, &comments, index);
+        let mut used = vec![Vec::new(); suppressions.len()];
+        findings.retain(|f| {
+            let covering = suppressions.iter().enumerate().find_map(|(i, s)| {
+                let covers = match s.scope {
+                    Scope::File => true,
+                    Scope::Line(line) => line == f.start.line,
+                };
+                let r = s.rules.iter().position(|(r, _)| *r == f.rule)?;
+                covers.then_some((i, r))
+            });
+            match covering {
+                Some((i, r)) => {
+                    used[i].push(r);
+                    false
+                }
+                None => true,
+            }
+        });
+        let Some(rule) = self.rule(Kind::UnusedSuppression) else { return };
+        if !parsed {
+            return;
+        }
+        let mut unused = Vec::new();
+        for (i, s) in suppressions.iter().enumerate() {
+            for (r, (id, span)) in s.rules.iter().enumerate() {
+                let reason = if !self.config.levels.contains_key(id) {
+                    format!("there is no rule `{id}`")
+                } else if self.config.level(id, rel) == Level::Allow || used[i].contains(&r) {
+                    continue;
+                } else {
+                    match s.scope {
+                        Scope::Line(line) => format!("no `{id}` finding on line {line}"),
+                        Scope::File => format!("no `{id}` finding in this file"),
+                    }
+                };
+                unused.push(Hit::at(*span).arg("reason", reason).label(s.span, "this suppression"));
+            }
+        }
+        for m in malformed {
+            unused.push(Hit::at(m.span).arg("reason", m.message));
+        }
+        for hit in unused {
+            let covered_by_file = suppressions.iter().any(|s| {
+                s.scope == Scope::File
+                    && s.rules.iter().any(|(id, _)| id == &rule.def.id)
+                    && !s.span.contains(hit.span)
+            });
+            if !covered_by_file {
+                findings.extend(self.finding(rule, rel, text, index, hit));
+            }
+        }
+    }
+}

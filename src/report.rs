@@ -1,0 +1,145 @@
+//! Report formats: `human` (miette), `short` (`path:line:col: level[rule] message`) and `json`.
+
+use std::fmt;
+use std::sync::Arc;
+
+use miette::{Diagnostic, GraphicalReportHandler, GraphicalTheme, LabeledSpan, NamedSource, SourceCode};
+use serde_json::json;
+
+use crate::diagnostic::{Finding, Severity};
+use crate::lint::FileReport;
+
+/// A report format.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum Format {
+    /// Code frames with labels, help and a docs line.
+    Human,
+    /// One line per finding.
+    Short,
+    /// One JSON array.
+    Json,
+}
+
+struct Rendered<'a> {
+    finding: &'a Finding,
+    source: NamedSource<Arc<str>>,
+}
+
+impl fmt::Debug for Rendered<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.finding.message)
+    }
+}
+
+impl fmt::Display for Rendered<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.finding.message)
+    }
+}
+
+impl std::error::Error for Rendered<'_> {}
+
+impl Diagnostic for Rendered<'_> {
+    fn code<'b>(&'b self) -> Option<Box<dyn fmt::Display + 'b>> {
+        Some(Box::new(&self.finding.rule))
+    }
+
+    fn severity(&self) -> Option<miette::Severity> {
+        Some(match self.finding.severity {
+            Severity::Warning => miette::Severity::Warning,
+            Severity::Error => miette::Severity::Error,
+        })
+    }
+
+    fn help<'b>(&'b self) -> Option<Box<dyn fmt::Display + 'b>> {
+        Some(Box::new(format!(
+            "{}\ndocs: cargo agent-events explain {}",
+            self.finding.help, self.finding.rule
+        )))
+    }
+
+    fn source_code(&self) -> Option<&dyn SourceCode> {
+        Some(&self.source)
+    }
+
+    fn labels(&self) -> Option<Box<dyn Iterator<Item = LabeledSpan> + '_>> {
+        let f = self.finding;
+        let primary = LabeledSpan::new_primary_with_span(
+            Some(f.message.clone()),
+            (f.span.start, f.span.end - f.span.start),
+        );
+        let others = f.labels.iter().map(|l| {
+            LabeledSpan::new_with_span(Some(l.message.clone()), (l.span.start, l.span.end - l.span.start))
+        });
+        Some(Box::new(std::iter::once(primary).chain(others)))
+    }
+}
+
+/// Renders findings in `format`. `color` selects the human theme.
+pub fn render(reports: &[FileReport], format: Format, color: bool) -> String {
+    let findings = reports.iter().flat_map(|r| r.findings.iter().map(move |f| (r, f)));
+    match format {
+        Format::Short => {
+            let mut out = String::new();
+            for (_, f) in findings {
+                out.push_str(&format!(
+                    "{}:{}:{}: {}[{}] {}\n",
+                    f.path,
+                    f.start.line,
+                    f.start.column,
+                    f.severity.as_str(),
+                    f.rule,
+                    f.message
+                ));
+            }
+            out
+        }
+        Format::Json => {
+            let items: Vec<serde_json::Value> = findings.map(|(_, f)| to_json(f)).collect();
+            let mut text = serde_json::to_string_pretty(&items).unwrap_or_else(|_| "[]".into());
+            text.push('\n');
+            text
+        }
+        Format::Human => {
+            let theme = if color { GraphicalTheme::unicode() } else { GraphicalTheme::unicode_nocolor() };
+            let handler = GraphicalReportHandler::new_themed(theme).with_width(100).with_links(false);
+            let mut out = String::new();
+            for (report, f) in findings {
+                let text = report.source.clone().unwrap_or_else(|| Arc::from(""));
+                let rendered = Rendered { finding: f, source: NamedSource::new(&f.path, text) };
+                let mut one = String::new();
+                if handler.render_report(&mut one, &rendered).is_err() {
+                    one = format!("{}:{}:{}: {}\n", f.path, f.start.line, f.start.column, f.message);
+                }
+                out.push_str(&one);
+                out.push('\n');
+            }
+            out
+        }
+    }
+}
+
+/// One finding as DESIGN.md's JSON element.
+pub fn to_json(f: &Finding) -> serde_json::Value {
+    json!({
+        "rule": f.rule,
+        "level": f.severity.as_str(),
+        "path": f.path,
+        "line": f.start.line,
+        "column": f.start.column,
+        "end_line": f.end.line,
+        "end_column": f.end.column,
+        "message": f.message,
+        "help": f.help,
+        "fix": null,
+    })
+}
+
+/// The closing summary line of a human report.
+pub fn summary(reports: &[FileReport], files: usize) -> String {
+    let errors = reports.iter().flat_map(|r| &r.findings).filter(|f| f.severity == Severity::Error).count();
+    let warnings =
+        reports.iter().flat_map(|r| &r.findings).filter(|f| f.severity == Severity::Warning).count();
+    let plural = |n: usize, word: &str| if n == 1 { format!("{n} {word}") } else { format!("{n} {word}s") };
+    format!("{}, {} in {}", plural(errors, "error"), plural(warnings, "warning"), plural(files, "file"))
+}

@@ -1,0 +1,21 @@
+//! `broadcast`: an agent event sent through an all-users method: an event type named as a
+//! string, an inline hand-built event, or a variable bound to one earlier in the same body.
+
+use super::{Cx, Hit};
+
+pub fn check(cx: &Cx<'_>, hits: &mut Vec<Hit>) {
+    for call in cx.facts.calls.iter().filter(|c| !c.canonical && cx.rule.listed("methods", &c.name)) {
+        let event = call
+            .args
+            .iter()
+            .find_map(|arg| cx.events.of_str_arg(arg).or_else(|| cx.events.of_arg(cx.facts, call, arg)));
+        if let Some((event, span)) = event {
+            hits.push(
+                Hit::at(call.name_span)
+                    .arg("event", event.as_str())
+                    .arg("method", call.name.as_str())
+                    .label(span, format!("a `{event}` event")),
+            );
+        }
+    }
+}

@@ -1,0 +1,69 @@
+//! `manager-access`: a websocket manager reached through another object (`ctx.websocket_manager`,
+//! `context.websocket_manager()`) and used to send — directly, or through a name bound to it.
+//! Presence checks, field declarations and passing the manager along are not sends.
+
+use std::collections::BTreeSet;
+
+use super::{Cx, Hit};
+use crate::facts::{Chain, Root, SegKind};
+
+/// The index of the accessor segment when everything after it only passes the manager through.
+fn manager_seg(cx: &Cx<'_>, chain: &Chain) -> Option<usize> {
+    let at = chain.segs.iter().position(|s| {
+        matches!(s.kind, SegKind::Field | SegKind::Method(0)) && cx.rule.listed("accessors", &s.name)
+    })?;
+    let passes = chain.segs[at + 1..].iter().all(|s| match s.kind {
+        SegKind::Try | SegKind::Await => true,
+        SegKind::Method(_) => cx.rule.listed("passthrough", &s.name),
+        SegKind::Field | SegKind::Index => false,
+    });
+    passes.then_some(at)
+}
+
+fn is_send(cx: &Cx<'_>, method: &str) -> bool {
+    !cx.rule.listed("passthrough", method) && !cx.rule.listed("presence", method)
+}
+
+pub fn check(cx: &Cx<'_>, hits: &mut Vec<Hit>) {
+    let facts = cx.facts;
+    let mut seen = BTreeSet::new();
+    for call in facts.calls.iter().filter(|c| c.is_method()) {
+        let Some(chain) = &call.receiver else { continue };
+        let Some(at) = manager_seg(cx, chain) else { continue };
+        if is_send(cx, &call.name) && seen.insert(chain.segs[at].span) {
+            hits.push(
+                Hit::at(chain.segs[at].span)
+                    .arg("accessor", chain.segs[at].name.as_str())
+                    .arg("method", call.name.as_str())
+                    .label(call.name_span, "sends here"),
+            );
+        }
+    }
+    for binding in &facts.bindings {
+        let Some(at) = manager_seg(cx, &binding.chain) else { continue };
+        let access = binding.chain.segs[at].span;
+        let send = facts.calls.iter().find(|call| {
+            call.body == binding.body
+                && call.span.start > access.end
+                && is_send(cx, &call.name)
+                && call.receiver.as_ref().is_some_and(|r| {
+                    r.root == Root::Ident(binding.name.clone())
+                        && r.segs.iter().all(|s| match s.kind {
+                            SegKind::Try | SegKind::Await => true,
+                            SegKind::Method(_) => cx.rule.listed("passthrough", &s.name),
+                            _ => false,
+                        })
+                })
+        });
+        if let Some(send) = send {
+            if seen.insert(access) {
+                hits.push(
+                    Hit::at(access)
+                        .arg("accessor", binding.chain.segs[at].name.as_str())
+                        .arg("method", send.name.as_str())
+                        .label(send.name_span, format!("sends here through `{}`", binding.name)),
+                );
+            }
+        }
+    }
+}

@@ -1,0 +1,20 @@
+//! `method-call`: calls of exactly the listed method names, whatever the receiver.
+
+use super::events::canonical_call;
+use super::{Cx, Hit};
+
+pub fn check(cx: &Cx<'_>, hits: &mut Vec<Hit>) {
+    for call in cx.facts.calls.iter().filter(|c| !c.canonical && cx.rule.listed("methods", &c.name)) {
+        let event = cx
+            .rule
+            .list("prefixes")
+            .iter()
+            .find_map(|p| call.name.strip_prefix(p.as_str())?.strip_prefix('_'));
+        let canonical = match event {
+            Some("agent_error") => "`run.failed(err)`".to_owned(),
+            Some(event) if cx.events.is_event(event) => canonical_call(event),
+            _ => "the `Run` of the request".to_owned(),
+        };
+        hits.push(Hit::at(call.name_span).arg("name", call.name.as_str()).arg("canonical", canonical));
+    }
+}

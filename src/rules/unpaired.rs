@@ -1,0 +1,235 @@
+//! `unpaired`: from a legacy `tool_executing` emission, a path through the body's control-flow
+//! tree that reaches an exit (`?`, `return`, a `break`/`continue` leaving the loop that holds the
+//! emission) or the end of the body without a `tool_completed` for the same tool.
+//!
+//! Legacy emissions: calls of `<prefix>_tool_executing` / `<prefix>_tool_completed`, send
+//! helpers given the type as a string, and hand-built event literals. The same tool: the first
+//! string argument that is not an event type (the literal's `tool_name`); when either side has
+//! none, they match. Panics and cancellation at `.await` are the runtime guard's job.
+
+use std::collections::BTreeMap;
+
+use super::{Cx, Hit};
+use crate::facts::{Exit, ExitKind, Node, Value};
+use crate::source::Span;
+
+#[derive(Clone, Debug)]
+struct Emission {
+    span: Span,
+    key: Option<String>,
+    /// How many loops enclose it in its body.
+    depth: usize,
+}
+
+enum Leaf {
+    Executing(Span, Option<String>),
+    Completed(Option<String>),
+}
+
+fn classify(cx: &Cx<'_>, node: &Node) -> Option<Leaf> {
+    let facts = cx.facts;
+    match node {
+        Node::Call(i) => {
+            let call = &facts.calls[*i];
+            if call.canonical {
+                return None;
+            }
+            let key = || {
+                call.args.iter().find_map(|a| {
+                    a.str_lit.as_ref().filter(|(s, _)| !cx.events.is_event(s)).map(|(s, _)| s.clone())
+                })
+            };
+            match cx.events.of_method_name(&call.name, cx.rule.list("prefixes")) {
+                Some("tool_executing") => return Some(Leaf::Executing(call.name_span, key())),
+                Some("tool_completed") => return Some(Leaf::Completed(key())),
+                _ => {}
+            }
+            if cx.rule.listed("send-helpers", &call.name) {
+                for arg in &call.args {
+                    match arg.str_lit.as_ref() {
+                        Some((s, span)) if s == "tool_executing" => {
+                            return Some(Leaf::Executing(*span, key()))
+                        }
+                        Some((s, _)) if s == "tool_completed" => return Some(Leaf::Completed(key())),
+                        _ => {}
+                    }
+                }
+            }
+            None
+        }
+        Node::Literal(i) => {
+            let literal = &facts.literals[*i];
+            let (event, span) = cx.events.of_literal(literal)?;
+            let key = literal.entries.iter().find_map(|e| match &e.value {
+                Value::Str(s, _) if e.key == "tool_name" => Some(s.clone()),
+                _ => None,
+            });
+            match event.as_str() {
+                "tool_executing" => Some(Leaf::Executing(span, key)),
+                "tool_completed" => Some(Leaf::Completed(key)),
+                _ => None,
+            }
+        }
+        _ => None,
+    }
+}
+
+/// Emissions that may be open: index into `emissions` → nothing (a set).
+type Open = std::collections::BTreeSet<usize>;
+
+struct LoopFrame {
+    label: Option<String>,
+    depth: usize,
+    breaks: Option<Open>,
+    continues: Option<Open>,
+}
+
+struct Walk<'c, 'a> {
+    cx: &'c Cx<'a>,
+    emissions: Vec<Emission>,
+    by_span: BTreeMap<Span, usize>,
+    loops: Vec<LoopFrame>,
+    /// The first exit found for each emission left open.
+    unpaired: BTreeMap<usize, Option<Exit>>,
+}
+
+fn union(a: Option<Open>, b: Option<Open>) -> Option<Open> {
+    match (a, b) {
+        (Some(mut a), Some(b)) => {
+            a.extend(b);
+            Some(a)
+        }
+        (a, None) => a,
+        (None, b) => b,
+    }
+}
+
+impl Walk<'_, '_> {
+    fn report(&mut self, open: &Open, exit: Option<&Exit>, only_deeper_than: Option<usize>) {
+        for &e in open {
+            if only_deeper_than.is_none_or(|d| self.emissions[e].depth > d) {
+                self.unpaired.entry(e).or_insert_with(|| exit.cloned());
+            }
+        }
+    }
+
+    fn node(&mut self, node: &Node, state: Option<Open>) -> Option<Open> {
+        let mut open = state?;
+        match node {
+            Node::Seq(children) => {
+                let mut state = Some(open);
+                for child in children {
+                    state = self.node(child, state);
+                }
+                state
+            }
+            Node::Branch(arms) => {
+                arms.iter().fold(None, |acc, arm| union(acc, self.node(arm, Some(open.clone()))))
+            }
+            Node::Loop { label, body, infinite } => {
+                self.loops.push(LoopFrame {
+                    label: label.clone(),
+                    depth: self.loops.len() + 1,
+                    breaks: None,
+                    continues: None,
+                });
+                let mut entry = open;
+                for _ in 0..4 {
+                    let out = self.node(body, Some(entry.clone()));
+                    let continues = self.loops.last_mut().and_then(|f| f.continues.take());
+                    let next = union(union(Some(entry.clone()), out), continues).unwrap_or_default();
+                    if next == entry {
+                        break;
+                    }
+                    entry = next;
+                }
+                let frame = self.loops.pop()?;
+                if *infinite {
+                    frame.breaks
+                } else {
+                    union(Some(entry), frame.breaks)
+                }
+            }
+            Node::Exit(exit) => {
+                match &exit.kind {
+                    ExitKind::Question | ExitKind::Return => self.report(&open, Some(exit), None),
+                    ExitKind::Break(label) | ExitKind::Continue(label) => {
+                        let target = match label {
+                            Some(l) => self.loops.iter().rposition(|f| f.label.as_deref() == Some(l)),
+                            None => self.loops.len().checked_sub(1),
+                        };
+                        if let Some(t) = target {
+                            let depth = self.loops[t].depth;
+                            self.report(&open, Some(exit), Some(depth - 1));
+                            let outside: Open =
+                                open.iter().copied().filter(|e| self.emissions[*e].depth < depth).collect();
+                            let frame = &mut self.loops[t];
+                            let slot = if matches!(exit.kind, ExitKind::Break(_)) {
+                                &mut frame.breaks
+                            } else {
+                                &mut frame.continues
+                            };
+                            *slot = union(slot.take(), Some(outside));
+                        }
+                    }
+                }
+                None
+            }
+            leaf => {
+                match classify(self.cx, leaf) {
+                    Some(Leaf::Executing(span, key)) => {
+                        let depth = self.loops.len();
+                        let next = self.emissions.len();
+                        let id = *self.by_span.entry(span).or_insert(next);
+                        if id == next {
+                            self.emissions.push(Emission { span, key, depth });
+                        }
+                        open.insert(id);
+                    }
+                    Some(Leaf::Completed(key)) => {
+                        let emissions = &self.emissions;
+                        open.retain(|e| match (&emissions[*e].key, &key) {
+                            (Some(a), Some(b)) => a != b,
+                            _ => false,
+                        });
+                    }
+                    None => {}
+                }
+                Some(open)
+            }
+        }
+    }
+}
+
+fn describe(exit: &Option<Exit>) -> &'static str {
+    match exit.as_ref().map(|e| &e.kind) {
+        Some(ExitKind::Question) => "the `?`",
+        Some(ExitKind::Return) => "the `return`",
+        Some(ExitKind::Break(_)) => "the `break`",
+        Some(ExitKind::Continue(_)) => "the `continue`",
+        None => "the end of the body",
+    }
+}
+
+pub fn check(cx: &Cx<'_>, hits: &mut Vec<Hit>) {
+    for body in &cx.facts.bodies {
+        let mut walk = Walk {
+            cx,
+            emissions: Vec::new(),
+            by_span: BTreeMap::new(),
+            loops: Vec::new(),
+            unpaired: BTreeMap::new(),
+        };
+        if let Some(open) = walk.node(&body.tree, Some(Open::new())) {
+            walk.report(&open, None, None);
+        }
+        for (e, exit) in &walk.unpaired {
+            let emission = &walk.emissions[*e];
+            let mut hit = Hit::at(emission.span).arg("exit", describe(exit));
+            if let Some(exit) = exit {
+                hit = hit.label(exit.span, "leaves here before `tool_completed` is sent");
+            }
+            hits.push(hit);
+        }
+    }
+}

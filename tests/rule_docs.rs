@@ -1,0 +1,30 @@
+//! Every rule's documented bad example fires that rule, and its good example fires nothing.
+
+use std::path::Path;
+
+use cargo_agent_events::config::{Config, RawConfig};
+use cargo_agent_events::lint::Linter;
+use cargo_agent_events::rules::builtin_defs;
+
+fn lint(text: &str) -> Vec<String> {
+    let config =
+        Config::from_raw(RawConfig::default(), Path::new("agent-events.toml"), None, Vec::new()).unwrap();
+    let linter = Linter::new(&config);
+    linter.lint_text("src/example.rs", &[], text).findings.into_iter().map(|f| f.rule).collect()
+}
+
+#[test]
+fn bad_examples_fire_their_rule() {
+    for def in builtin_defs() {
+        let rules = lint(&def.docs.bad);
+        assert!(rules.contains(&def.id), "{}: the bad example fires {rules:?}", def.id);
+    }
+}
+
+#[test]
+fn good_examples_fire_nothing() {
+    for def in builtin_defs() {
+        let rules = lint(&def.docs.good);
+        assert!(rules.is_empty(), "{}: the good example fires {rules:?}", def.id);
+    }
+}
