@@ -259,6 +259,8 @@ pub enum MentionKind {
 /// its branches, loops and exits.
 #[derive(Debug, Clone)]
 pub struct Body {
+    /// The function's name, for the body of a named function or method.
+    pub name: Option<String>,
     /// The tree.
     pub tree: Node,
 }

@@ -46,6 +46,9 @@ pub fn parse(text: &str, comments: &[Comment], index: &LineIndex) -> (Vec<Suppre
     let first_block_end = first_block_end(text, comments);
     for comment in comments {
         let body = &text[comment.span.start..comment.span.end];
+        if is_doc(body) {
+            continue;
+        }
         let Some(at) = body.find(MARKER) else { continue };
         let after = at + MARKER.len();
         let rest = body[after..].trim_start();
@@ -98,6 +101,14 @@ pub fn parse(text: &str, comments: &[Comment], index: &LineIndex) -> (Vec<Suppre
         found.push(Suppression { span: comment.span, rules, scope });
     }
     (found, malformed)
+}
+
+/// Doc comments (`///`, `//!`, `/**`, `/*!`) are documentation, never suppressions.
+fn is_doc(comment: &str) -> bool {
+    (comment.starts_with("///") && !comment.starts_with("////"))
+        || comment.starts_with("//!")
+        || (comment.starts_with("/**") && !comment.starts_with("/***") && comment != "/**/")
+        || comment.starts_with("/*!")
 }
 
 /// Where the leading run of comments (before any code) ends.
@@ -166,6 +177,15 @@ mod tests {
         assert_eq!(found.len(), 1);
         assert_eq!(found[0].scope, Scope::File);
         assert_eq!(malformed[0].message, "`allow-file` only works in the file's first comment block");
+    }
+
+    #[test]
+    fn doc_comments_are_not_suppressions() {
+        let (found, malformed) =
+            suppressions("//! `agent-events: allow(x)`\n/// agent-events: allow(y)\nfn f() {}\n");
+        assert!(found.is_empty() && malformed.is_empty());
+        let (found, _) = suppressions("//// agent-events: allow(z)\nfn f() {}\n");
+        assert_eq!(found.len(), 1);
     }
 
     #[test]

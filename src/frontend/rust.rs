@@ -168,7 +168,7 @@ fn is_macro(mac: &syn::Macro, name: &str) -> bool {
 impl<'a> Walker<'a> {
     fn new(base: usize, canonical_crates: &'a [String]) -> Self {
         let mut facts = Facts::default();
-        facts.bodies.push(Body { tree: Node::empty() }); // body 0: item-level code
+        facts.bodies.push(Body { name: None, tree: Node::empty() }); // body 0: item-level code
         Walker { base, canonical_crates, facts, aliases: HashMap::new(), body: 0, impl_self: None }
     }
 
@@ -275,7 +275,7 @@ impl<'a> Walker<'a> {
 
     fn with_body(&mut self, build: impl FnOnce(&mut Self) -> Node) -> BodyId {
         let id = self.facts.bodies.len();
-        self.facts.bodies.push(Body { tree: Node::empty() });
+        self.facts.bodies.push(Body { name: None, tree: Node::empty() });
         let outer = std::mem::replace(&mut self.body, id);
         let tree = build(self);
         self.facts.bodies[id].tree = tree;
@@ -309,15 +309,16 @@ impl<'a> Walker<'a> {
         });
     }
 
-    fn fn_body(&mut self, block: &syn::Block) {
-        self.with_body(|w| w.block(block));
+    fn fn_body(&mut self, sig: &syn::Signature, block: &syn::Block) {
+        let id = self.with_body(|w| w.block(block));
+        self.facts.bodies[id].name = Some(unraw(&sig.ident.to_string()));
     }
 
     fn item(&mut self, item: &Item) {
         match item {
             Item::Fn(f) => {
                 self.signature(&f.sig, None, None);
-                self.fn_body(&f.block);
+                self.fn_body(&f.sig, &f.block);
             }
             Item::Impl(i) => {
                 let self_name = type_last_ident(&i.self_ty);
@@ -337,7 +338,7 @@ impl<'a> Walker<'a> {
                     match impl_item {
                         syn::ImplItem::Fn(f) => {
                             self.signature(&f.sig, self_name.clone(), trait_name.clone());
-                            self.fn_body(&f.block);
+                            self.fn_body(&f.sig, &f.block);
                         }
                         syn::ImplItem::Const(c) => {
                             self.ty(&c.ty);
@@ -360,7 +361,7 @@ impl<'a> Walker<'a> {
                     if let syn::TraitItem::Fn(f) = trait_item {
                         self.signature(&f.sig, Some(name.clone()), None);
                         if let Some(block) = &f.default {
-                            self.fn_body(block);
+                            self.fn_body(&f.sig, block);
                         }
                     }
                 }

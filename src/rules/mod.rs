@@ -50,7 +50,7 @@ impl FromStr for Level {
 
 impl fmt::Display for Level {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
+        f.pad(match self {
             Level::Allow => "allow",
             Level::Warn => "warn",
             Level::Deny => "deny",

@@ -5,7 +5,9 @@
 //! Legacy emissions: calls of `<prefix>_tool_executing` / `<prefix>_tool_completed`, send
 //! helpers given the type as a string, and hand-built event literals. The same tool: the first
 //! string argument that is not an event type (the literal's `tool_name`); when either side has
-//! none, they match. Panics and cancellation at `.await` are the runtime guard's job.
+//! none, they match. Panics and cancellation at `.await` are the runtime guard's job. The body
+//! of a function that is itself an emission (`fn send_tool_executing`) is not checked: its
+//! callers are.
 
 use std::collections::BTreeMap;
 
@@ -213,6 +215,13 @@ fn describe(exit: &Option<Exit>) -> &'static str {
 
 pub fn check(cx: &Cx<'_>, hits: &mut Vec<Hit>) {
     for body in &cx.facts.bodies {
+        // The body of a `send_tool_executing`-like wrapper is the emission itself: its callers
+        // are the ones that must pair it.
+        let wrapper =
+            body.name.as_deref().and_then(|n| cx.events.of_method_name(n, cx.rule.list("prefixes")));
+        if wrapper.is_some() {
+            continue;
+        }
         let mut walk = Walk {
             cx,
             emissions: Vec::new(),
