@@ -124,6 +124,25 @@ fn runs_as_a_cargo_subcommand() {
 }
 
 #[test]
+fn cargo_finds_it_on_the_path_as_the_agent_events_subcommand() {
+    let dir = project(&[("src/lib.rs", LEGACY)]);
+    let bin_dir = Path::new(env!("CARGO_BIN_EXE_cargo-agent-events")).parent().unwrap().to_owned();
+    let path = std::env::join_paths(
+        std::iter::once(bin_dir).chain(std::env::split_paths(&std::env::var_os("PATH").unwrap_or_default())),
+    )
+    .unwrap();
+    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+    let out = Command::new(cargo)
+        .args(["agent-events", "check", "--format", "short"])
+        .env("PATH", path)
+        .current_dir(dir.path())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert_eq!(stdout(&out).lines().count(), 3);
+}
+
+#[test]
 fn standard_input_is_linted_as_the_named_file() {
     let dir = project(&[]);
     let mut child = bin()

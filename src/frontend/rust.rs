@@ -284,6 +284,7 @@ impl<'a> Walker<'a> {
     }
 
     fn signature(&mut self, sig: &syn::Signature, owner: Option<String>, trait_impl: Option<String>) {
+        self.generics(&sig.generics);
         let mut has_self = false;
         let mut params = 0;
         for input in &sig.inputs {
@@ -441,15 +442,7 @@ impl<'a> Walker<'a> {
                     let span = self.span_of(&p.path);
                     self.mention(resolved, span, MentionKind::Type);
                 }
-                for seg in &p.path.segments {
-                    if let syn::PathArguments::AngleBracketed(args) = &seg.arguments {
-                        for arg in &args.args {
-                            if let syn::GenericArgument::Type(t) = arg {
-                                self.ty(t);
-                            }
-                        }
-                    }
-                }
+                self.path_arguments(&p.path);
             }
             Type::Reference(r) => self.ty(&r.elem),
             Type::Paren(p) => self.ty(&p.elem),
@@ -470,6 +463,45 @@ impl<'a> Walker<'a> {
                 let resolved = self.resolve(&t.path);
                 let span = self.span_of(&t.path);
                 self.mention(resolved, span, MentionKind::Type);
+                self.path_arguments(&t.path);
+            }
+        }
+    }
+
+    /// The types inside a path's generic arguments: `Arc<X>`, `Iterator<Item = X>`, `Fn(X) -> Y`.
+    fn path_arguments(&mut self, path: &syn::Path) {
+        for seg in &path.segments {
+            match &seg.arguments {
+                syn::PathArguments::AngleBracketed(args) => {
+                    for arg in &args.args {
+                        match arg {
+                            syn::GenericArgument::Type(t) => self.ty(t),
+                            syn::GenericArgument::AssocType(a) => self.ty(&a.ty),
+                            _ => {}
+                        }
+                    }
+                }
+                syn::PathArguments::Parenthesized(args) => {
+                    args.inputs.iter().for_each(|t| self.ty(t));
+                    if let syn::ReturnType::Type(_, t) = &args.output {
+                        self.ty(t);
+                    }
+                }
+                syn::PathArguments::None => {}
+            }
+        }
+    }
+
+    fn generics(&mut self, generics: &syn::Generics) {
+        for param in &generics.params {
+            if let syn::GenericParam::Type(t) = param {
+                self.bounds(&t.bounds);
+            }
+        }
+        for predicate in generics.where_clause.iter().flat_map(|w| &w.predicates) {
+            if let syn::WherePredicate::Type(t) = predicate {
+                self.ty(&t.bounded_ty);
+                self.bounds(&t.bounds);
             }
         }
     }
