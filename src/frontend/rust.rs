@@ -554,13 +554,9 @@ impl<'a> Walker<'a> {
         let mut names = Vec::new();
         pat_idents(pat, &mut names);
         let Some(name) = names.into_iter().next() else { return };
-        let core = core_expr(init);
-        let core_span = self.span_of(core);
-        if let Some(lit) = self.facts.literals[first_new_literal..].iter_mut().find(|l| l.parent.is_none()) {
-            if lit.span == core_span {
-                lit.binding = Some(name);
-                return;
-            }
+        if let Some(lit) = self.literal_of(first_new_literal, init) {
+            self.facts.literals[lit].binding = Some(name);
+            return;
         }
         if let Some(chain) = self.chain(init) {
             if !chain.segs.is_empty() {
@@ -623,11 +619,7 @@ impl<'a> Walker<'a> {
             }
             Expr::Group(g) => self.expr(&g.expr),
             Expr::If(i) => {
-                let first_new = self.facts.literals.len();
-                let cond = self.expr(&i.cond);
-                if let Expr::Let(l) = &*i.cond {
-                    self.bind(&l.pat, &l.expr, first_new);
-                }
+                let cond = self.condition(&i.cond);
                 let then = self.block(&i.then_branch);
                 let otherwise = i.else_branch.as_ref().map_or_else(Node::empty, |(_, e)| self.expr(e));
                 Node::Seq(vec![cond, Node::Branch(vec![then, otherwise])])
@@ -693,11 +685,7 @@ impl<'a> Walker<'a> {
             Expr::Unary(u) => self.expr(&u.expr),
             Expr::Unsafe(u) => self.block(&u.block),
             Expr::While(w) => {
-                let first_new = self.facts.literals.len();
-                let cond = self.expr(&w.cond);
-                if let Expr::Let(l) = &*w.cond {
-                    self.bind(&l.pat, &l.expr, first_new);
-                }
+                let cond = self.condition(&w.cond);
                 let body = self.block(&w.body);
                 let label = w.label.as_ref().map(|l| l.name.ident.to_string());
                 Node::Loop { label, body: Box::new(Node::Seq(vec![cond, body])), infinite: false }
@@ -705,6 +693,23 @@ impl<'a> Walker<'a> {
             Expr::Yield(y) => y.expr.as_ref().map_or_else(Node::empty, |v| self.expr(v)),
             _ => Node::empty(),
         }
+    }
+
+    /// An `if`/`while` condition; `let` conditions bind like `let` statements.
+    fn condition(&mut self, cond: &Expr) -> Node {
+        let first_new = self.facts.literals.len();
+        let node = self.expr(cond);
+        if let Expr::Let(l) = cond {
+            self.bind(&l.pat, &l.expr, first_new);
+        }
+        node
+    }
+
+    /// The map literal that `e` itself is, among those created since `first_new`.
+    fn literal_of(&self, first_new: usize, e: &Expr) -> Option<usize> {
+        let span = self.span_of(core_expr(e));
+        (first_new..self.facts.literals.len())
+            .find(|i| self.facts.literals[*i].parent.is_none() && self.facts.literals[*i].span == span)
     }
 
     fn exit(&self, kind: ExitKind, e: &Expr) -> Node {
@@ -798,12 +803,8 @@ impl<'a> Walker<'a> {
         for arg in args {
             let first_new = self.facts.literals.len();
             nodes.push(self.expr(arg));
-            let core = core_expr(arg);
-            let core_span = self.span_of(core);
-            let literal = (first_new..self.facts.literals.len()).find(|i| {
-                self.facts.literals[*i].parent.is_none() && self.facts.literals[*i].span == core_span
-            });
-            let ident = match core {
+            let literal = self.literal_of(first_new, arg);
+            let ident = match core_expr(arg) {
                 Expr::Path(p) => p.path.get_ident().map(|i| unraw(&i.to_string())),
                 _ => None,
             };
@@ -910,11 +911,7 @@ impl<'a> Walker<'a> {
     fn literal_value(&mut self, value: &Expr, parent: usize, nodes: &mut Vec<Node>) -> Value {
         let first_new = self.facts.literals.len();
         nodes.push(self.expr(value));
-        let core = core_expr(value);
-        let core_span = self.span_of(core);
-        if let Some(child) = (first_new..self.facts.literals.len())
-            .find(|i| self.facts.literals[*i].parent.is_none() && self.facts.literals[*i].span == core_span)
-        {
+        if let Some(child) = self.literal_of(first_new, value) {
             self.facts.literals[child].parent = Some(parent);
             return Value::Map(child);
         }
