@@ -13,6 +13,9 @@ use crate::rules::{self, ActiveRule, Cx, Events, Hit, Kind, Level};
 use crate::source::{LineIndex, Span};
 use crate::suppress::{self, Scope};
 
+/// Stack size of the worker threads.
+const WORKER_STACK: usize = 64 * 1024 * 1024;
+
 /// The findings of one file, with its text when there are any (for rendering).
 #[derive(Debug)]
 pub struct FileReport {
@@ -48,9 +51,14 @@ impl<'c> Linter<'c> {
         Linter { config, events, canonical_crates }
     }
 
-    /// Lints every target in parallel; reports come back in the targets' order.
+    /// Lints every target in parallel; reports come back in the targets' order. Workers get
+    /// large stacks: parsing and walking deeply nested code recurses.
     pub fn run(&self, targets: &[Target]) -> Vec<FileReport> {
-        targets.par_iter().map(|t| self.lint_file(t)).collect()
+        let lint_all = || targets.par_iter().map(|t| self.lint_file(t)).collect();
+        match rayon::ThreadPoolBuilder::new().stack_size(WORKER_STACK).build() {
+            Ok(pool) => pool.install(lint_all),
+            Err(_) => lint_all(),
+        }
     }
 
     fn lint_file(&self, target: &Target) -> FileReport {
