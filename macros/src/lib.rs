@@ -1,4 +1,127 @@
-//! Procedural macros for `agent-events`.
+//! Procedural macros for `agent-events`: the emitter calls, written for the agent author.
 //!
-//! `#[agent_events]` (emitter calls for agent and tool methods) and `#[derive(AgentEvent)]`
-//! (custom event types) land here; the crate exports nothing yet.
+//! - `#[agent_events::tool]` on a function or method that takes `&Run` (or `Run`): a
+//!   `tool_executing` before the body (its other parameters serialised into `parameters`) and
+//!   exactly one `tool_completed` after it, with `results` or the error — also on `?`, early
+//!   `return`, panic and cancellation.
+//! - `#[agent_events::run]` on the run entry point, which takes its `Run` by value: the run is
+//!   closed with the body's outcome (`completed` on success, `failed` on `Err`).
+//! - `#[agent_events(name = "…")]` on an `impl` block: applies the two above to methods marked
+//!   `#[tool]` / `#[run]` (bare or path-qualified) and adds `const AGENT_NAME`.
+//! - `#[derive(AgentEvent)]`: an application event type for `run.emit_event(&event)`.
+//!
+//! The code they write calls only the public `agent_events` API. Use them through the
+//! `agent_events` crate, which re-exports them.
+
+use proc_macro::TokenStream;
+use quote::quote;
+use syn::{ImplItem, Item};
+
+mod attr;
+mod derive;
+mod expand;
+
+use attr::{Errors, Role};
+
+/// A body that does not parse is passed through unchanged, so rustc's own errors point into it.
+fn instrument_item(role: Role, args: proc_macro2::TokenStream, item: TokenStream) -> TokenStream {
+    let original: proc_macro2::TokenStream = item.clone().into();
+    let Ok(mut parsed) = syn::parse::<Item>(item) else { return original.into() };
+    let mut errors = Errors::default();
+    let options = attr::options(role, args, &mut errors);
+    match &mut parsed {
+        Item::Fn(f) => expand::instrument(role, &options, &f.sig, &mut f.block, &mut errors),
+        other => {
+            let what = if role == Role::Tool { "tool" } else { "run" };
+            errors.at(syn::spanned::Spanned::span(other), format!("`#[agent_events::{what}]` goes on a function or method"));
+        }
+    }
+    match errors.into_tokens() {
+        Some(e) => quote!(#e #original).into(),
+        None => quote!(#parsed).into(),
+    }
+}
+
+/// Instruments a tool: see the crate docs.
+#[proc_macro_attribute]
+pub fn tool(args: TokenStream, item: TokenStream) -> TokenStream {
+    instrument_item(Role::Tool, args.into(), item)
+}
+
+/// Instruments a run entry point: see the crate docs.
+#[proc_macro_attribute]
+pub fn run(args: TokenStream, item: TokenStream) -> TokenStream {
+    instrument_item(Role::Run, args.into(), item)
+}
+
+/// The role a helper attribute gives a method: `#[tool]`, `#[run]`, `#[agent_events::tool]` …
+fn helper_role(attr: &syn::Attribute) -> Option<Role> {
+    let segs: Vec<String> = attr.path().segments.iter().map(|s| s.ident.to_string()).collect();
+    match segs.iter().map(String::as_str).collect::<Vec<_>>().as_slice() {
+        ["tool"] | ["agent_events", "tool"] => Some(Role::Tool),
+        ["run"] | ["agent_events", "run"] => Some(Role::Run),
+        _ => None,
+    }
+}
+
+/// Instruments the methods of an agent's `impl` block marked `#[tool]` or `#[run]`.
+#[proc_macro_attribute]
+pub fn agent_events(args: TokenStream, item: TokenStream) -> TokenStream {
+    let original: proc_macro2::TokenStream = item.clone().into();
+    let mut errors = Errors::default();
+    let name = attr::impl_options(args.into(), &mut errors);
+    let Ok(mut parsed) = syn::parse::<Item>(item) else { return original.into() };
+    let Item::Impl(block) = &mut parsed else {
+        errors.at(
+            syn::spanned::Spanned::span(&parsed),
+            "`#[agent_events]` goes on an agent's `impl` block; on a function use `#[agent_events::run]` or `#[agent_events::tool]`",
+        );
+        let e = errors.into_tokens();
+        return quote!(#e #original).into();
+    };
+    for impl_item in &mut block.items {
+        let ImplItem::Fn(method) = impl_item else { continue };
+        let mut helpers = Vec::new();
+        method.attrs.retain(|a| match helper_role(a) {
+            Some(role) => {
+                helpers.push((role, a.clone()));
+                false
+            }
+            None => true,
+        });
+        if helpers.len() > 1 {
+            errors.at(syn::spanned::Spanned::span(&helpers[1].1), "a method is either one tool or the run entry point");
+        }
+        if let Some((role, attr)) = helpers.into_iter().next() {
+            let args = match &attr.meta {
+                syn::Meta::List(list) => list.tokens.clone(),
+                _ => proc_macro2::TokenStream::new(),
+            };
+            let options = attr::options(role, args, &mut errors);
+            expand::instrument(role, &options, &method.sig, &mut method.block, &mut errors);
+        }
+    }
+    if let Some(name) = &name {
+        if block.trait_.is_some() {
+            errors.at(name.span(), "`name` adds `const AGENT_NAME` and only works on an inherent `impl` block");
+        } else {
+            block.items.push(syn::parse_quote!(
+                /// The agent's name, for `RunContext::new(user, thread, Self::AGENT_NAME)`.
+                pub const AGENT_NAME: &'static str = #name;
+            ));
+        }
+    }
+    match errors.into_tokens() {
+        Some(e) => quote!(#e #parsed).into(),
+        None => quote!(#parsed).into(),
+    }
+}
+
+/// Derives `agent_events::AgentEvent` for an application event type.
+#[proc_macro_derive(AgentEvent, attributes(agent_event))]
+pub fn derive_agent_event(input: TokenStream) -> TokenStream {
+    match syn::parse::<syn::DeriveInput>(input) {
+        Ok(input) => derive::derive(input).into(),
+        Err(e) => e.to_compile_error().into(),
+    }
+}

@@ -37,17 +37,20 @@ mod bridge;
 mod context;
 mod hub;
 mod jsonl;
+#[doc(hidden)]
+pub mod macro_support;
 mod metrics;
 pub mod policy;
 mod run;
 mod sink;
 pub mod testing;
 
+pub use agent_events_macros::{agent_events, run, tool, AgentEvent};
 pub use agent_events_schema as schema;
 pub use bridge::{BridgeBuilder, EventBridge};
 pub use context::RunContext;
 pub use hub::{HubMessage, Subscription, UserHub, DEFAULT_SUBSCRIBER_CAPACITY};
 pub use jsonl::JsonLinesSink;
 pub use metrics::MetricsSnapshot;
-pub use run::{EmitError, Run, ToolCall};
+pub use run::{AgentEvent, EmitError, Run, ToolCall};
 pub use sink::{EventSink, ShutdownFuture, SinkError, SinkStats};

@@ -242,6 +242,14 @@ impl Drop for RunInner {
     }
 }
 
+/// An application event type, usually derived: `#[derive(Serialize, AgentEvent)]`. Its fields
+/// are its serialized fields; its type is the snake-case type name (or
+/// `#[agent_event(name = "…")]`), checked at compile time against the built-in types.
+pub trait AgentEvent: Serialize {
+    /// The wire `type`.
+    const EVENT_TYPE: &'static str;
+}
+
 /// Why [`Run::emit`] sent nothing.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum EmitError {
@@ -332,6 +340,12 @@ impl Run {
         } else {
             Err(EmitError::RunClosed)
         }
+    }
+
+    /// Emits a custom event type defined with `#[derive(AgentEvent)]`.
+    pub fn emit_event<E: AgentEvent>(&self, event: &E) -> Result<(), EmitError> {
+        let fields = crate::macro_support::custom_fields(event);
+        self.emit(CustomEvent { event_type: E::EVENT_TYPE.to_owned(), fields })
     }
 
     /// Emits `tool_executing` with a fresh `tool_call_id` and returns the guard that will emit

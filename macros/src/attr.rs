@@ -1,0 +1,142 @@
+//! The attribute arguments, parsed into a checked model; every misuse is collected with the
+//! span of the offending token.
+
+use proc_macro2::{Span, TokenStream};
+use syn::parse::Parser;
+use syn::spanned::Spanned;
+use syn::{Ident, LitStr, Token};
+
+/// Collects every error, to report them all at once.
+#[derive(Default)]
+pub struct Errors(Option<syn::Error>);
+
+impl Errors {
+    pub fn push(&mut self, error: syn::Error) {
+        match &mut self.0 {
+            Some(all) => all.combine(error),
+            None => self.0 = Some(error),
+        }
+    }
+
+    pub fn at(&mut self, span: Span, message: impl std::fmt::Display) {
+        self.push(syn::Error::new(span, message));
+    }
+
+    pub fn into_tokens(self) -> Option<TokenStream> {
+        self.0.map(|e| e.to_compile_error())
+    }
+}
+
+/// What an instrumented function is.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum Role {
+    /// A tool: a `ToolCall` opened before the body and closed with its outcome.
+    Tool,
+    /// The run entry point: the run closed with its outcome.
+    Run,
+}
+
+/// How a returned value becomes `results` / `result`.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum Render {
+    Serialize,
+    Display,
+    Debug,
+}
+
+/// The checked options of `#[agent_events::tool(…)]` / `#[agent_events::run(…)]`.
+pub struct Options {
+    pub name: Option<LitStr>,
+    pub skip: Vec<Ident>,
+    pub run: Option<Ident>,
+    /// `err` → `Some(true)`, `no_err` → `Some(false)`.
+    pub err: Option<bool>,
+    pub render: Render,
+}
+
+fn seen(errors: &mut Errors, slot: &mut Option<Span>, span: Span, name: &str) {
+    if slot.is_some() {
+        errors.at(span, format!("`{name}` is given more than once"));
+    }
+    *slot = Some(span);
+}
+
+/// Parses the options of a tool or run attribute.
+pub fn options(role: Role, args: TokenStream, errors: &mut Errors) -> Options {
+    let mut options = Options { name: None, skip: Vec::new(), run: None, err: None, render: Render::Serialize };
+    let (mut name_at, mut skip_at, mut run_at, mut err_at, mut render_at) = (None, None, None, None, None);
+    let parser = syn::meta::parser(|meta| {
+        let key = meta.path.get_ident().map(Ident::to_string).unwrap_or_default();
+        let span = meta.path.span();
+        match key.as_str() {
+            "name" if role == Role::Tool => {
+                seen(errors, &mut name_at, span, "name");
+                options.name = Some(meta.value()?.parse()?);
+            }
+            "skip" if role == Role::Tool => {
+                seen(errors, &mut skip_at, span, "skip");
+                meta.parse_nested_meta(|inner| {
+                    match inner.path.get_ident() {
+                        Some(ident) => options.skip.push(ident.clone()),
+                        None => errors.at(inner.path.span(), "expected a parameter name"),
+                    }
+                    Ok(())
+                })?;
+            }
+            "run" => {
+                seen(errors, &mut run_at, span, "run");
+                options.run = Some(meta.value()?.parse()?);
+            }
+            "err" | "no_err" => {
+                seen(errors, &mut err_at, span, "err` / `no_err");
+                options.err = Some(key == "err");
+            }
+            "display" | "debug" => {
+                seen(errors, &mut render_at, span, "display` / `debug");
+                options.render = if key == "display" { Render::Display } else { Render::Debug };
+            }
+            _ => {
+                let known = match role {
+                    Role::Tool => "`name = \"…\"`, `skip(…)`, `run = …`, `err`, `no_err`, `display`, `debug`",
+                    Role::Run => "`run = …`, `err`, `no_err`, `display`, `debug`",
+                };
+                let path = &meta.path;
+                let written = quote::quote!(#path).to_string().replace(' ', "");
+                errors.at(span, format!("unknown option `{written}`; expected one of {known}"));
+                // Skip the option's value so that the options after it are still checked.
+                if meta.input.peek(Token![=]) {
+                    let _: syn::Expr = meta.value()?.parse()?;
+                } else if meta.input.peek(syn::token::Paren) {
+                    let _group: proc_macro2::Group = meta.input.parse()?;
+                }
+            }
+        }
+        Ok(())
+    });
+    if let Err(e) = parser.parse2(args) {
+        errors.push(e);
+    }
+    options
+}
+
+/// The options of `#[agent_events(…)]` on an impl block.
+pub fn impl_options(args: TokenStream, errors: &mut Errors) -> Option<LitStr> {
+    let mut name = None;
+    let mut name_at = None;
+    let parser = syn::meta::parser(|meta| {
+        if meta.path.is_ident("name") {
+            seen(errors, &mut name_at, meta.path.span(), "name");
+            name = Some(meta.value()?.parse::<LitStr>()?);
+        } else {
+            errors.at(meta.path.span(), "unknown option; expected `name = \"…\"`");
+            if meta.input.peek(Token![=]) {
+                let _: syn::Expr = meta.value()?.parse()?;
+            }
+        }
+        Ok(())
+    });
+    if let Err(e) = parser.parse2(args) {
+        errors.push(e);
+    }
+    name
+}

@@ -1,0 +1,238 @@
+//! The code written around an instrumented function: it only calls the public `agent_events`
+//! API (`agent_events::macro_support`), and keeps the signature, the return type, the body and
+//! the `Send`-ness of the future as they were.
+
+use proc_macro2::{Span, TokenStream};
+use quote::{format_ident, quote, quote_spanned};
+use syn::spanned::Spanned;
+use syn::{Block, Expr, FnArg, GenericArgument, Pat, PathArguments, ReturnType, Signature, Stmt, Type};
+
+use crate::attr::{Errors, Options, Render, Role};
+
+/// The last path segment of a type, seen through references.
+fn last_segment(ty: &Type) -> Option<&syn::PathSegment> {
+    match ty {
+        Type::Path(p) => p.path.segments.last(),
+        Type::Reference(r) => last_segment(&r.elem),
+        Type::Paren(p) => last_segment(&p.elem),
+        Type::Group(g) => last_segment(&g.elem),
+        _ => None,
+    }
+}
+
+fn is_run_type(ty: &Type) -> bool {
+    last_segment(ty).is_some_and(|s| s.ident == "Run")
+}
+
+fn contains_impl_trait(ty: &Type) -> bool {
+    quote!(#ty).to_string().split_whitespace().any(|t| t == "impl")
+}
+
+/// `Pin<Box<dyn Future<Output = R> + Send + 'a>>` → `R` (what `#[async_trait]` writes).
+fn future_output(ty: &Type) -> Option<&Type> {
+    let pin = last_segment(ty).filter(|s| s.ident == "Pin")?;
+    let boxed = first_type_arg(&pin.arguments)?;
+    let boxed = last_segment(boxed).filter(|s| s.ident == "Box")?;
+    let Type::TraitObject(object) = first_type_arg(&boxed.arguments)? else { return None };
+    object.bounds.iter().find_map(|b| match b {
+        syn::TypeParamBound::Trait(t) => {
+            let seg = t.path.segments.last().filter(|s| s.ident == "Future")?;
+            match &seg.arguments {
+                PathArguments::AngleBracketed(args) => args.args.iter().find_map(|a| match a {
+                    GenericArgument::AssocType(assoc) if assoc.ident == "Output" => Some(&assoc.ty),
+                    _ => None,
+                }),
+                _ => None,
+            }
+        }
+        _ => None,
+    })
+}
+
+fn first_type_arg(args: &PathArguments) -> Option<&Type> {
+    match args {
+        PathArguments::AngleBracketed(a) => a.args.iter().find_map(|g| match g {
+            GenericArgument::Type(t) => Some(t),
+            _ => None,
+        }),
+        _ => None,
+    }
+}
+
+/// The `async move { … }` inside `Box::pin(…)` when the body is what `#[async_trait]` writes.
+fn async_trait_block(block: &mut Block) -> Option<&mut syn::ExprAsync> {
+    let Some(Stmt::Expr(Expr::Call(call), None)) = block.stmts.last_mut() else { return None };
+    let Expr::Path(func) = &*call.func else { return None };
+    let segs: Vec<String> = func.path.segments.iter().map(|s| s.ident.to_string()).collect();
+    if !segs.ends_with(&["Box".to_owned(), "pin".to_owned()]) || call.args.len() != 1 {
+        return None;
+    }
+    match call.args.first_mut() {
+        Some(Expr::Async(inner)) => Some(inner),
+        _ => None,
+    }
+}
+
+struct RunParam {
+    ident: syn::Ident,
+    by_ref: bool,
+}
+
+/// Instruments one function. Errors go to `errors`; the returned block is the new body.
+pub fn instrument(role: Role, options: &Options, sig: &Signature, block: &mut Block, errors: &mut Errors) {
+    if let Some(constness) = &sig.constness {
+        errors.at(constness.span(), "a `const fn` cannot emit agent events");
+        return;
+    }
+    let typed: Vec<(&syn::PatType, Option<&syn::Ident>)> = sig
+        .inputs
+        .iter()
+        .filter_map(|a| match a {
+            FnArg::Typed(t) => Some(t),
+            FnArg::Receiver(_) => None,
+        })
+        .map(|t| {
+            let ident = match &*t.pat {
+                Pat::Ident(p) => Some(&p.ident),
+                _ => None,
+            };
+            (t, ident)
+        })
+        .collect();
+
+    let run_param = match &options.run {
+        Some(name) => match typed.iter().find(|(_, ident)| *ident == Some(name)) {
+            Some((t, _)) => Some(RunParam { ident: name.clone(), by_ref: matches!(&*t.ty, Type::Reference(_)) }),
+            None => {
+                errors.at(name.span(), format!("there is no parameter `{name}`"));
+                return;
+            }
+        },
+        None => typed.iter().find(|(t, _)| is_run_type(&t.ty)).and_then(|(t, ident)| match ident {
+            Some(ident) => Some(RunParam { ident: (*ident).clone(), by_ref: matches!(&*t.ty, Type::Reference(_)) }),
+            None => {
+                errors.at(t.pat.span(), "name the `Run` parameter (a pattern cannot be used to emit)");
+                None
+            }
+        }),
+    };
+    let Some(run_param) = run_param else {
+        let what = match role {
+            Role::Tool => "a tool needs the run it belongs to: add a parameter `run: &agent_events::Run`, or name it with `run = …`",
+            Role::Run => "the run entry point needs its run: add a parameter `run: agent_events::Run`, or name it with `run = …`",
+        };
+        errors.at(sig.ident.span(), what);
+        return;
+    };
+    if role == Role::Run && run_param.by_ref {
+        errors.at(
+            run_param.ident.span(),
+            "the run entry point takes its `Run` by value, so that it closes the run; tools take `&Run`",
+        );
+    }
+    for skipped in &options.skip {
+        if !typed.iter().any(|(_, ident)| *ident == Some(skipped)) {
+            errors.at(skipped.span(), format!("there is no parameter `{skipped}` to skip"));
+        }
+    }
+
+    // What the function returns, as far as the body is concerned.
+    let (is_async, output, inner_async) = match (&sig.asyncness, &sig.output) {
+        (Some(_), ReturnType::Type(_, ty)) => (true, Some((**ty).clone()), false),
+        (Some(_), ReturnType::Default) => (true, None, false),
+        (None, ReturnType::Type(_, ty)) => match future_output(ty) {
+            Some(inner) if async_trait_block(&mut block.clone()).is_some() => (true, Some(inner.clone()), true),
+            _ => (false, Some((**ty).clone()), false),
+        },
+        (None, ReturnType::Default) => (false, None, false),
+    };
+    let fallible = options.err.unwrap_or_else(|| {
+        output.as_ref().and_then(last_segment).is_some_and(|s| s.ident == "Result")
+    });
+    let ret_span = output.as_ref().map_or_else(|| sig.ident.span(), |t| t.span());
+
+    let call = format_ident!("__agent_events_call", span = Span::mixed_site());
+    let run_handle = format_ident!("__agent_events_run", span = Span::mixed_site());
+    let out = format_ident!("__agent_events_out", span = Span::mixed_site());
+    let value = format_ident!("__agent_events_value", span = Span::mixed_site());
+    let ms = quote!(::agent_events::macro_support);
+
+    let render = |v: &syn::Ident| match options.render {
+        Render::Serialize => quote_spanned!(ret_span=> #ms::Rendered::rendered(#v)),
+        Render::Display => quote_spanned!(ret_span=> #ms::display(#v)),
+        Render::Debug => quote_spanned!(ret_span=> #ms::debug(#v)),
+    };
+
+    let run_ident = &run_param.ident;
+    let run_ref = if run_param.by_ref { quote!(#run_ident) } else { quote!(&#run_ident) };
+    let (open, close_ok, close_err) = match role {
+        Role::Tool => {
+            let tool_name = options.name.as_ref().map_or_else(|| sig.ident.to_string().trim_start_matches("r#").to_owned(), |n| n.value());
+            let params = typed.iter().filter_map(|(t, ident)| {
+                let ident = (*ident)?;
+                if ident == run_ident || options.skip.contains(ident) {
+                    return None;
+                }
+                let key = ident.to_string().trim_start_matches("r#").to_owned();
+                let span = t.ty.span();
+                Some(quote_spanned!(span=> (#key, #ms::ToolParameter::to_parameter(&#ident))))
+            });
+            let rendered = render(&value);
+            (
+                quote!(let #call = #ms::open_tool(#run_ref, #tool_name, #ms::parameters([#(#params),*]));),
+                quote!(#ms::tool_ok(#call, #rendered)),
+                quote!(#ms::tool_err(#call, #value)),
+            )
+        }
+        Role::Run => {
+            let rendered = render(&value);
+            (
+                quote!(let #run_handle = #ms::keep_run(#run_ref);),
+                quote!(#ms::run_ok(#run_handle, #rendered)),
+                quote!(#ms::run_err(#run_handle, #value)),
+            )
+        }
+    };
+    let close = if fallible {
+        quote! {
+            match &#out {
+                ::core::result::Result::Ok(#value) => #close_ok,
+                ::core::result::Result::Err(#value) => #close_err,
+            }
+        }
+    } else {
+        quote! {{ let #value = &#out; #close_ok; }}
+    };
+    let annotated = output.as_ref().filter(|t| !contains_impl_trait(t));
+
+    let body_of = |inner: &Block| -> TokenStream {
+        let run_body = if is_async {
+            match annotated {
+                Some(ty) => quote!(async move { let #value: #ty = #inner; #value }.await),
+                None => quote!(async move #inner.await),
+            }
+        } else {
+            match annotated {
+                Some(ty) => quote!((move || -> #ty #inner)()),
+                None => quote!((move || #inner)()),
+            }
+        };
+        quote! {{
+            #open
+            #[allow(clippy::redundant_closure_call)]
+            let #out = #run_body;
+            #close
+            #out
+        }}
+    };
+
+    if inner_async {
+        if let Some(inner) = async_trait_block(block) {
+            let new = body_of(&inner.block);
+            inner.block = syn::parse2(new).expect("generated block parses");
+        }
+    } else {
+        let new = body_of(block);
+        *block = syn::parse2(new).expect("generated block parses");
+    }
+}
