@@ -63,7 +63,8 @@ fn seen(errors: &mut Errors, slot: &mut Option<Span>, span: Span, name: &str) {
 
 /// Parses the options of a tool or run attribute.
 pub fn options(role: Role, args: TokenStream, errors: &mut Errors) -> Options {
-    let mut options = Options { name: None, skip: Vec::new(), run: None, err: None, render: Render::Serialize };
+    let mut options =
+        Options { name: None, skip: Vec::new(), run: None, err: None, render: Render::Serialize };
     let (mut name_at, mut skip_at, mut run_at, mut err_at, mut render_at) = (None, None, None, None, None);
     let parser = syn::meta::parser(|meta| {
         let key = meta.path.get_ident().map(Ident::to_string).unwrap_or_default();

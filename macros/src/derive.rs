@@ -52,7 +52,10 @@ pub fn derive(input: DeriveInput) -> TokenStream {
             format!("`{event_type}` is a built-in agent event type; emit it through the `Run`, or give this event its own name with `#[agent_event(name = \"…\")]`"),
         );
     } else if !agent_events_schema::is_custom_type_name(&event_type) {
-        errors.at(span, format!("`{event_type}` is not a valid event type: use lower snake case (`[a-z][a-z0-9_]*`)"));
+        errors.at(
+            span,
+            format!("`{event_type}` is not a valid event type: use lower snake case (`[a-z][a-z0-9_]*`)"),
+        );
     }
     if let Some(tokens) = errors.into_tokens() {
         return tokens;

@@ -102,14 +102,18 @@ pub fn instrument(role: Role, options: &Options, sig: &Signature, block: &mut Bl
 
     let run_param = match &options.run {
         Some(name) => match typed.iter().find(|(_, ident)| *ident == Some(name)) {
-            Some((t, _)) => Some(RunParam { ident: name.clone(), by_ref: matches!(&*t.ty, Type::Reference(_)) }),
+            Some((t, _)) => {
+                Some(RunParam { ident: name.clone(), by_ref: matches!(&*t.ty, Type::Reference(_)) })
+            }
             None => {
                 errors.at(name.span(), format!("there is no parameter `{name}`"));
                 return;
             }
         },
         None => typed.iter().find(|(t, _)| is_run_type(&t.ty)).and_then(|(t, ident)| match ident {
-            Some(ident) => Some(RunParam { ident: (*ident).clone(), by_ref: matches!(&*t.ty, Type::Reference(_)) }),
+            Some(ident) => {
+                Some(RunParam { ident: (*ident).clone(), by_ref: matches!(&*t.ty, Type::Reference(_)) })
+            }
             None => {
                 errors.at(t.pat.span(), "name the `Run` parameter (a pattern cannot be used to emit)");
                 None
@@ -141,14 +145,16 @@ pub fn instrument(role: Role, options: &Options, sig: &Signature, block: &mut Bl
         (Some(_), ReturnType::Type(_, ty)) => (true, Some((**ty).clone()), false),
         (Some(_), ReturnType::Default) => (true, None, false),
         (None, ReturnType::Type(_, ty)) => match future_output(ty) {
-            Some(inner) if async_trait_block(&mut block.clone()).is_some() => (true, Some(inner.clone()), true),
+            Some(inner) if async_trait_block(&mut block.clone()).is_some() => {
+                (true, Some(inner.clone()), true)
+            }
             _ => (false, Some((**ty).clone()), false),
         },
         (None, ReturnType::Default) => (false, None, false),
     };
-    let fallible = options.err.unwrap_or_else(|| {
-        output.as_ref().and_then(last_segment).is_some_and(|s| s.ident == "Result")
-    });
+    let fallible = options
+        .err
+        .unwrap_or_else(|| output.as_ref().and_then(last_segment).is_some_and(|s| s.ident == "Result"));
     let ret_span = output.as_ref().map_or_else(|| sig.ident.span(), |t| t.span());
 
     let call = format_ident!("__agent_events_call", span = Span::mixed_site());
@@ -167,7 +173,10 @@ pub fn instrument(role: Role, options: &Options, sig: &Signature, block: &mut Bl
     let run_ref = if run_param.by_ref { quote!(#run_ident) } else { quote!(&#run_ident) };
     let (open, close_ok, close_err) = match role {
         Role::Tool => {
-            let tool_name = options.name.as_ref().map_or_else(|| sig.ident.to_string().trim_start_matches("r#").to_owned(), |n| n.value());
+            let tool_name = options
+                .name
+                .as_ref()
+                .map_or_else(|| sig.ident.to_string().trim_start_matches("r#").to_owned(), |n| n.value());
             let params = typed.iter().filter_map(|(t, ident)| {
                 let ident = (*ident)?;
                 if ident == run_ident || options.skip.contains(ident) {

@@ -33,7 +33,10 @@ fn instrument_item(role: Role, args: proc_macro2::TokenStream, item: TokenStream
         Item::Fn(f) => expand::instrument(role, &options, &f.sig, &mut f.block, &mut errors),
         other => {
             let what = if role == Role::Tool { "tool" } else { "run" };
-            errors.at(syn::spanned::Spanned::span(other), format!("`#[agent_events::{what}]` goes on a function or method"));
+            errors.at(
+                syn::spanned::Spanned::span(other),
+                format!("`#[agent_events::{what}]` goes on a function or method"),
+            );
         }
     }
     match errors.into_tokens() {
@@ -90,7 +93,10 @@ pub fn agent_events(args: TokenStream, item: TokenStream) -> TokenStream {
             None => true,
         });
         if helpers.len() > 1 {
-            errors.at(syn::spanned::Spanned::span(&helpers[1].1), "a method is either one tool or the run entry point");
+            errors.at(
+                syn::spanned::Spanned::span(&helpers[1].1),
+                "a method is either one tool or the run entry point",
+            );
         }
         if let Some((role, attr)) = helpers.into_iter().next() {
             let args = match &attr.meta {
@@ -103,7 +109,8 @@ pub fn agent_events(args: TokenStream, item: TokenStream) -> TokenStream {
     }
     if let Some(name) = &name {
         if block.trait_.is_some() {
-            errors.at(name.span(), "`name` adds `const AGENT_NAME` and only works on an inherent `impl` block");
+            errors
+                .at(name.span(), "`name` adds `const AGENT_NAME` and only works on an inherent `impl` block");
         } else {
             block.items.push(syn::parse_quote!(
                 /// The agent's name, for `RunContext::new(user, thread, Self::AGENT_NAME)`.

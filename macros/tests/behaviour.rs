@@ -92,7 +92,11 @@ async fn a_successful_run_sends_the_full_sequence() {
     let w = wire(&events);
     assert_eq!(w[0]["agent_name"], "data_agent");
     assert_eq!(w[2]["tool_name"], "total");
-    assert_eq!(w[2]["parameters"], json!({ "table": "sales" }), "the run and skipped parameters are left out");
+    assert_eq!(
+        w[2]["parameters"],
+        json!({ "table": "sales" }),
+        "the run and skipped parameters are left out"
+    );
     assert_eq!((w[3]["results"].clone(), w[3]["success"].clone()), (json!(42), json!(true)));
     assert_eq!(w[3]["tool_call_id"], w[2]["tool_call_id"]);
     assert_eq!(w[4]["final_response"], "sales: 42");
@@ -178,7 +182,8 @@ async fn two_tools_on_spawned_tasks_in_one_run() {
     run.completed("fetched", ());
     let events = recorder.events();
     let w = wire(&events);
-    let results: Vec<_> = w.iter().filter(|e| e["type"] == "tool_completed").map(|e| e["results"].clone()).collect();
+    let results: Vec<_> =
+        w.iter().filter(|e| e["type"] == "tool_completed").map(|e| e["results"].clone()).collect();
     assert_eq!(results.len(), 2);
     assert!(results.contains(&json!(17)) && results.contains(&json!(18)));
     assert!(w.iter().filter(|e| e["type"] == "tool_executing").all(|e| e["tool_name"] == "fetch"));
@@ -248,9 +253,11 @@ async fn works_with_async_trait_in_either_order() {
     }
     run.completed("ok", ());
     let w = wire(&recorder.events());
-    let results: Vec<_> = w.iter().filter(|e| e["type"] == "tool_completed").map(|e| e["results"].clone()).collect();
+    let results: Vec<_> =
+        w.iter().filter(|e| e["type"] == "tool_completed").map(|e| e["results"].clone()).collect();
     assert_eq!(results, [json!(["rust"]), json!(["rust", "more"])]);
-    let params: Vec<_> = w.iter().filter(|e| e["type"] == "tool_executing").map(|e| e["parameters"].clone()).collect();
+    let params: Vec<_> =
+        w.iter().filter(|e| e["type"] == "tool_executing").map(|e| e["parameters"].clone()).collect();
     assert_eq!(params, [json!({ "query": "rust" }), json!({ "query": "rust" })]);
     assert_invariants(&recorder.events());
 }

@@ -1,0 +1,6 @@
+#[agent_events::tool]
+fn search(query: String) -> usize {
+    query.len()
+}
+
+fn main() {}

@@ -1,0 +1,9 @@
+use agent_events::Run;
+
+#[agent_events::tool(nmae = "search")]
+fn search(run: &Run, query: String) -> usize {
+    let _ = run;
+    query.len()
+}
+
+fn main() {}
