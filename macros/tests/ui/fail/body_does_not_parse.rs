@@ -1,3 +1,4 @@
+// agent-events: allow-file(parse-error) -- this case checks that a body which does not parse reaches rustc unchanged
 use agent_events::Run;
 
 #[agent_events::tool]
