@@ -76,6 +76,12 @@ struct CheckArgs {
     /// Read the configuration from this file.
     #[arg(long)]
     config: Option<PathBuf>,
+    /// Parse every file, not only those holding a string some active rule needs.
+    #[arg(long)]
+    no_prefilter: bool,
+    /// Print the prefilter's strings, one per line, and exit.
+    #[arg(long)]
+    print_prefilter: bool,
 }
 
 /// Usage, configuration or internal error: exit 2.
@@ -134,7 +140,14 @@ fn check(args: CheckArgs, cwd: &Path) -> ExitCode {
             config.disable(id);
         }
     }
-    let linter = Linter::new(&config);
+    let linter =
+        if args.no_prefilter { Linter::new(&config).without_prefilter() } else { Linter::new(&config) };
+    if args.print_prefilter {
+        for needle in linter.prefilter().map_or(&[][..], |p| p.needles()) {
+            println!("{needle}");
+        }
+        return ExitCode::SUCCESS;
+    }
     let (reports, files) = match &args.stdin_filename {
         Some(name) => {
             let mut bytes = Vec::new();

@@ -325,6 +325,17 @@ impl Config {
         level
     }
 
+    /// Whether a rule can report anything in this run: not turned off, and not `allow`
+    /// everywhere (a per-path override may turn it on).
+    pub fn may_report(&self, rule: &str) -> bool {
+        !self.disabled.contains(rule)
+            && (self.levels.get(rule).is_some_and(|l| *l != Level::Allow)
+                || self
+                    .overrides
+                    .iter()
+                    .any(|(_, rules)| rules.get(rule).is_some_and(|l| *l != Level::Allow)))
+    }
+
     /// Whether a module path (`crate_name::a::b`) is canonical.
     pub fn is_canonical_module(&self, module: &[String]) -> bool {
         self.canonical_paths.iter().any(|p| module.len() >= p.len() && module[..p.len()] == p[..])

@@ -128,6 +128,8 @@ pub fn discover(root: &Path, paths: &[PathBuf], config: &Config) -> (Vec<Target>
             continue;
         }
         let given_is_file = given.is_file();
+        // Walked paths below a canonical start are canonical too (links are not followed).
+        let given = &given.canonicalize().unwrap_or_else(|_| given.clone());
         let root_owned = root.to_owned();
         let mut walker = WalkBuilder::new(given);
         walker.hidden(false).follow_links(false).require_git(false).git_global(false).parents(true);
@@ -138,8 +140,7 @@ pub fn discover(root: &Path, paths: &[PathBuf], config: &Config) -> (Vec<Target>
                 return true;
             }
             let name = entry.file_name();
-            let absolute = entry.path().canonicalize().unwrap_or_else(|_| entry.path().to_owned());
-            !(name == "target" || name == ".git" || exclude.is_match(relative(&walk_root, &absolute)))
+            !(name == "target" || name == ".git" || exclude.is_match(relative(&walk_root, entry.path())))
         };
         walker.filter_entry(skip_dirs);
         for entry in walker.build() {
@@ -154,7 +155,7 @@ pub fn discover(root: &Path, paths: &[PathBuf], config: &Config) -> (Vec<Target>
             if !entry.file_type().is_some_and(|t| t.is_file()) || !(given_is_file || is_source(path)) {
                 continue;
             }
-            let absolute = path.canonicalize().unwrap_or_else(|_| path.to_owned());
+            let absolute = path.to_owned();
             let rel = relative(&root_owned, &absolute);
             if !given_is_file && !config.wants(&rel) {
                 continue;

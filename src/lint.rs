@@ -2,6 +2,7 @@
 
 use std::sync::Arc;
 
+use aho_corasick::AhoCorasick;
 use rayon::prelude::*;
 
 use crate::comments::rust_comments;
@@ -32,6 +33,66 @@ pub struct Linter<'c> {
     config: &'c Config,
     events: Events,
     canonical_crates: Vec<String>,
+    prefilter: Option<Prefilter>,
+}
+
+/// Skips, without parsing, the files in which no active rule can fire: each rule needs one
+/// string of each of its groups (see [`rules::needles`]).
+pub struct Prefilter {
+    needles: Vec<String>,
+    /// Per rule, its groups as indexes into `needles`.
+    rules: Vec<Vec<Vec<usize>>>,
+    automaton: Option<AhoCorasick>,
+}
+
+impl Prefilter {
+    /// The prefilter of the rules that may report in this configuration.
+    pub fn new(config: &Config, events: &Events) -> Prefilter {
+        let mut groups_by_rule: Vec<Vec<Vec<String>>> = Vec::new();
+        for rule in config.rules.iter().filter(|r| config.may_report(&r.def.id)) {
+            match rules::needles(&rules::Needles { events, rule }) {
+                Some(groups) => groups_by_rule.push(groups),
+                None if rule.kind == Kind::UnusedSuppression => {
+                    groups_by_rule.push(vec![vec![suppress::MARKER.to_owned()]]);
+                }
+                None => {}
+            }
+        }
+        let mut needles: Vec<String> = groups_by_rule.iter().flatten().flatten().cloned().collect();
+        needles.sort();
+        needles.dedup();
+        let index = |n: &String| needles.binary_search(n).unwrap_or_default();
+        let rules = groups_by_rule
+            .iter()
+            .map(|groups| groups.iter().map(|g| g.iter().map(index).collect()).collect())
+            .collect();
+        let automaton = AhoCorasick::new(&needles).ok();
+        Prefilter { needles, rules, automaton }
+    }
+
+    /// Every string, sorted (what `--print-prefilter` prints).
+    pub fn needles(&self) -> &[String] {
+        &self.needles
+    }
+
+    /// Whether some active rule may fire in this file.
+    pub fn wants(&self, bytes: &[u8]) -> bool {
+        let Some(automaton) = &self.automaton else { return false };
+        let mut found = vec![false; self.needles.len()];
+        let satisfied = |found: &[bool]| {
+            self.rules.iter().any(|groups| groups.iter().all(|g| g.iter().any(|n| found[*n])))
+        };
+        for m in automaton.find_overlapping_iter(bytes) {
+            let n = m.pattern().as_usize();
+            if !found[n] {
+                found[n] = true;
+                if satisfied(&found) {
+                    return true;
+                }
+            }
+        }
+        false
+    }
 }
 
 fn severity(level: Level) -> Option<Severity> {
@@ -43,12 +104,24 @@ fn severity(level: Level) -> Option<Severity> {
 }
 
 impl<'c> Linter<'c> {
-    /// A linter for this configuration.
+    /// A linter for this configuration, with the prefilter on.
     pub fn new(config: &'c Config) -> Self {
         let events = Events::new(config.custom_events.iter().cloned());
         let mut canonical_crates: Vec<String> = CANONICAL_CRATES.iter().map(|c| (*c).to_owned()).collect();
         canonical_crates.extend(config.canonical_paths.iter().filter(|p| p.len() == 1).map(|p| p[0].clone()));
-        Linter { config, events, canonical_crates }
+        let prefilter = Some(Prefilter::new(config, &events));
+        Linter { config, events, canonical_crates, prefilter }
+    }
+
+    /// Parses every file, even those the prefilter would skip (`--no-prefilter`).
+    pub fn without_prefilter(mut self) -> Self {
+        self.prefilter = None;
+        self
+    }
+
+    /// The prefilter in force, if any.
+    pub fn prefilter(&self) -> Option<&Prefilter> {
+        self.prefilter.as_ref()
     }
 
     /// Lints every target in parallel; reports come back in the targets' order. Workers get
@@ -73,8 +146,12 @@ impl<'c> Linter<'c> {
         }
     }
 
-    /// Lints a file's bytes; text that is not UTF-8 is a `parse-error`.
+    /// Lints a file's bytes; text that is not UTF-8 is a `parse-error`. A file the prefilter
+    /// skips is not parsed and has no findings.
     pub fn lint_bytes(&self, rel: &str, module: &[String], bytes: &[u8]) -> FileReport {
+        if self.prefilter.as_ref().is_some_and(|p| !p.wants(bytes)) {
+            return FileReport { rel: rel.to_owned(), source: None, findings: Vec::new() };
+        }
         match std::str::from_utf8(bytes) {
             Ok(text) => self.lint_text(rel, module, text),
             Err(e) => {

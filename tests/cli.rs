@@ -189,8 +189,11 @@ fn usage_and_configuration_errors_exit_2_naming_the_problem() {
 
 #[test]
 fn a_file_that_does_not_parse_is_reported_and_the_run_goes_on() {
-    let dir = project(&[("src/broken.rs", "fn broken( {\n"), ("src/lib.rs", LEGACY)]);
-    std::fs::write(dir.path().join("src/latin1.rs"), b"// caf\xe9\nfn f() {}\n").unwrap();
+    // Both hold a string the rules look for, so the prefilter lets them through to the parser.
+    let dir = project(&[("src/broken.rs", "fn broken( { send_tool_executing()\n"), ("src/lib.rs", LEGACY)]);
+    std::fs::write(dir.path().join("src/latin1.rs"), b"// caf\xe9\nfn f() { e.notify_agent_started(); }\n")
+        .unwrap();
+    std::fs::write(dir.path().join("src/plain.rs"), b"fn plain( {\n").unwrap();
     let out = run(&["check", "--format", "json"], dir.path());
     let findings = json(&out);
     let parse_errors: Vec<_> = findings.iter().filter(|f| f["rule"] == "parse-error").collect();
@@ -199,6 +202,11 @@ fn a_file_that_does_not_parse_is_reported_and_the_run_goes_on() {
     assert_eq!(parse_errors[1]["message"], "this file is not valid UTF-8 (invalid byte at offset 6)");
     assert_eq!(parse_errors[1]["line"], 1);
     assert_eq!(findings.iter().filter(|f| f["path"] == "src/lib.rs").count(), 3);
+    // A file with none of those strings is skipped unparsed, unless every file is parsed.
+    let all = json(&run(&["check", "--format", "json", "--no-prefilter"], dir.path()));
+    let parse_errors: Vec<_> =
+        all.iter().filter(|f| f["rule"] == "parse-error").map(|f| f["path"].clone()).collect();
+    assert_eq!(parse_errors, ["src/broken.rs", "src/latin1.rs", "src/plain.rs"]);
 }
 
 #[test]

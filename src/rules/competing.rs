@@ -4,7 +4,7 @@
 
 use std::collections::BTreeMap;
 
-use super::{Cx, Hit};
+use super::{Cx, Hit, Needles};
 use crate::facts::FnDef;
 
 pub fn check(cx: &Cx<'_>, hits: &mut Vec<Hit>) {
@@ -27,4 +27,11 @@ pub fn check(cx: &Cx<'_>, hits: &mut Vec<Hit>) {
     for (owner, f) in first {
         hits.push(Hit::at(f.name_span).arg("type", owner).arg("method", f.name.as_str()));
     }
+}
+
+/// An emission method's name contains an event type, or is listed.
+pub fn needles(cx: &Needles<'_>) -> Vec<Vec<String>> {
+    vec![{
+        cx.events.names().map(str::to_owned).chain(cx.rule.list("extra-methods").iter().cloned()).collect()
+    }]
 }

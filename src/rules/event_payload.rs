@@ -5,7 +5,7 @@
 use agent_events_schema::TYPE_KEYS;
 
 use super::events::canonical_call;
-use super::{Cx, Hit};
+use super::{Cx, Hit, Needles};
 
 pub fn check(cx: &Cx<'_>, hits: &mut Vec<Hit>) {
     let facts = cx.facts;
@@ -38,4 +38,9 @@ pub fn check(cx: &Cx<'_>, hits: &mut Vec<Hit>) {
 
 fn event_hit(span: crate::source::Span, event: &str, how: &str) -> Hit {
     Hit::at(span).arg("event", event).arg("how", how).arg("canonical", canonical_call(event))
+}
+
+/// A file can only hold a hand-built event if it names an event type.
+pub fn needles(cx: &Needles<'_>) -> Vec<Vec<String>> {
+    vec![{ cx.events.names().map(str::to_owned).collect() }]
 }

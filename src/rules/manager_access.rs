@@ -4,7 +4,7 @@
 
 use std::collections::BTreeSet;
 
-use super::{Cx, Hit};
+use super::{Cx, Hit, Needles};
 use crate::facts::{Chain, Root, SegKind};
 
 /// The index of the accessor segment when everything after it only passes the manager through.
@@ -66,4 +66,9 @@ pub fn check(cx: &Cx<'_>, hits: &mut Vec<Hit>) {
             }
         }
     }
+}
+
+/// The accessor is written where the manager is reached.
+pub fn needles(cx: &Needles<'_>) -> Vec<Vec<String>> {
+    vec![{ cx.rule.list("accessors").to_vec() }]
 }

@@ -1,7 +1,7 @@
 //! `method-call`: calls of exactly the listed method names, whatever the receiver.
 
 use super::events::canonical_call;
-use super::{Cx, Hit};
+use super::{Cx, Hit, Needles};
 
 pub fn check(cx: &Cx<'_>, hits: &mut Vec<Hit>) {
     for call in cx.facts.calls.iter().filter(|c| !c.canonical && cx.rule.listed("methods", &c.name)) {
@@ -17,4 +17,9 @@ pub fn check(cx: &Cx<'_>, hits: &mut Vec<Hit>) {
         };
         hits.push(Hit::at(call.name_span).arg("name", call.name.as_str()).arg("canonical", canonical));
     }
+}
+
+/// The method's name is written at the call.
+pub fn needles(cx: &Needles<'_>) -> Vec<Vec<String>> {
+    vec![{ cx.rule.list("methods").to_vec() }]
 }

@@ -5,7 +5,7 @@
 use agent_events_schema::NESTED_PAYLOAD_KEYS;
 
 use super::events::literal_keys;
-use super::{Cx, Hit};
+use super::{Cx, Hit, Needles};
 use crate::facts::{MapLiteral, Root};
 
 pub fn check(cx: &Cx<'_>, hits: &mut Vec<Hit>) {
@@ -63,4 +63,9 @@ fn later_keys<'f>(cx: &Cx<'f>, literal: &MapLiteral) -> Vec<&'f str> {
         }
     }
     keys
+}
+
+/// A hand-built event names its type.
+pub fn needles(cx: &Needles<'_>) -> Vec<Vec<String>> {
+    vec![{ cx.events.names().map(str::to_owned).collect() }]
 }

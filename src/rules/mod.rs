@@ -259,6 +259,33 @@ pub struct Cx<'a> {
     pub rule: &'a ActiveRule,
 }
 
+/// What the prefilter of a rule sees.
+pub struct Needles<'a> {
+    /// The event types and their required fields.
+    pub events: &'a Events,
+    /// The rule.
+    pub rule: &'a ActiveRule,
+}
+
+/// The literal strings a file must contain for a rule to fire in it: one string of every group.
+/// The prefilter skips, without parsing them, the files where no active rule's groups are all
+/// present. `None` for the rules the engine reports itself (`parse-error` needs no string;
+/// `unused-suppression` needs the suppression marker, which the engine adds).
+pub fn needles(cx: &Needles<'_>) -> Option<Vec<Vec<String>>> {
+    Some(match cx.rule.kind {
+        Kind::EventPayload => event_payload::needles(cx),
+        Kind::MissingField => missing_field::needles(cx),
+        Kind::ManagerAccess => manager_access::needles(cx),
+        Kind::Singleton => singleton::needles(cx),
+        Kind::MethodCall => method_call::needles(cx),
+        Kind::BannedPath => paths::needles(cx),
+        Kind::Unpaired => unpaired::needles(cx),
+        Kind::Broadcast => broadcast::needles(cx),
+        Kind::Competing => competing::needles(cx),
+        Kind::ParseError | Kind::UnusedSuppression => return None,
+    })
+}
+
 /// Runs one rule's matcher over a file's facts.
 pub fn run(cx: &Cx<'_>) -> Vec<Hit> {
     let mut hits = Vec::new();

@@ -3,7 +3,7 @@
 //! that segment; `a::b::Name` matches that run of segments. The item's own definition and the
 //! self type of its own `impl` blocks are not uses.
 
-use super::{Cx, Hit};
+use super::{Cx, Hit, Needles};
 use crate::facts::MentionKind;
 
 fn replacements(cx: &Cx<'_>, entry: &str) -> Option<String> {
@@ -38,4 +38,9 @@ pub fn check(cx: &Cx<'_>, hits: &mut Vec<Hit>) {
             break;
         }
     }
+}
+
+/// Every use names the item's last segment (aliases are declared in the same file).
+pub fn needles(cx: &Needles<'_>) -> Vec<Vec<String>> {
+    vec![{ cx.rule.list("paths").iter().filter_map(|p| p.rsplit("::").next()).map(str::to_owned).collect() }]
 }

@@ -2,7 +2,7 @@
 //! is a listed manager type, and zero-argument getters: free functions from a list, and
 //! `get_instance`-like associated functions on a listed type. Definitions and call sites.
 
-use super::{Cx, Hit};
+use super::{Cx, Hit, Needles};
 
 pub fn check(cx: &Cx<'_>, hits: &mut Vec<Hit>) {
     let rule = cx.rule;
@@ -35,4 +35,10 @@ pub fn check(cx: &Cx<'_>, hits: &mut Vec<Hit>) {
         };
         hits.push(Hit::at(call.span).arg("what", what));
     }
+}
+
+/// A manager static names its type; a getter call or definition names the getter (an alias is
+/// declared in the same file, naming it too).
+pub fn needles(cx: &Needles<'_>) -> Vec<Vec<String>> {
+    vec![{ cx.rule.list("manager-types").iter().chain(cx.rule.list("getters")).cloned().collect() }]
 }

@@ -11,7 +11,7 @@
 
 use std::collections::BTreeMap;
 
-use super::{Cx, Hit};
+use super::{Cx, Hit, Needles};
 use crate::facts::{Exit, ExitKind, Node, Value};
 use crate::source::Span;
 
@@ -241,4 +241,9 @@ pub fn check(cx: &Cx<'_>, hits: &mut Vec<Hit>) {
             hits.push(hit);
         }
     }
+}
+
+/// Every legacy `tool_executing` emission spells `tool_executing`.
+pub fn needles(_cx: &Needles<'_>) -> Vec<Vec<String>> {
+    vec![{ vec!["tool_executing".to_owned()] }]
 }
