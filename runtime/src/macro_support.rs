@@ -18,9 +18,14 @@ pub trait ToolParameter {
     fn to_parameter(&self) -> Value;
 }
 
+/// A value as JSON; a `Serialize` impl that fails leaves a note instead of the value.
+fn json_of<T: serde::Serialize + ?Sized>(value: &T) -> Value {
+    serde_json::to_value(value).unwrap_or_else(|e| Value::String(format!("<not serialisable: {e}>")))
+}
+
 impl<T: serde::Serialize + ?Sized> ToolParameter for T {
     fn to_parameter(&self) -> Value {
-        serde_json::to_value(self).unwrap_or_else(|e| Value::String(format!("<not serialisable: {e}>")))
+        json_of(self)
     }
 }
 
@@ -37,7 +42,7 @@ pub trait Rendered {
 
 impl<T: serde::Serialize + ?Sized> Rendered for T {
     fn rendered(&self) -> Value {
-        serde_json::to_value(self).unwrap_or_else(|e| Value::String(format!("<not serialisable: {e}>")))
+        json_of(self)
     }
 }
 
@@ -93,9 +98,8 @@ pub fn run_err<E: fmt::Display + ?Sized>(run: Run, error: &E) {
 
 /// Sends a derived custom event.
 pub fn custom_fields<T: serde::Serialize + ?Sized>(event: &T) -> Map<String, Value> {
-    match serde_json::to_value(event) {
-        Ok(Value::Object(map)) => map,
-        Ok(other) => Map::from_iter([("value".to_owned(), other)]),
-        Err(e) => Map::from_iter([("serialization_error".to_owned(), Value::String(e.to_string()))]),
+    match json_of(event) {
+        Value::Object(map) => map,
+        other => Map::from_iter([("value".to_owned(), other)]),
     }
 }
