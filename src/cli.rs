@@ -10,6 +10,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 use crate::config::Config;
 use crate::diagnostic::Severity;
 use crate::discover::{discover, find_root, relative, Packages};
+use crate::fixer;
 use crate::lint::Linter;
 use crate::report::{self, Format};
 use crate::rules::Level;
@@ -39,6 +40,32 @@ enum Command {
     },
     /// Prints the JSON Schema (draft 2020-12) of the wire format.
     Schema,
+    /// Applies fixes: safe ones, or unsafe ones too with `--unsafe-fixes`.
+    Fix(FixArgs),
+}
+
+#[derive(Args)]
+struct FixArgs {
+    /// Files and folders to fix.
+    paths: Vec<PathBuf>,
+    /// Apply unsafe fixes too (rewrites and placeholders a person should look at).
+    #[arg(long)]
+    unsafe_fixes: bool,
+    /// Print a unified diff of the fixes and write nothing.
+    #[arg(long)]
+    diff: bool,
+    /// Run this command (e.g. "cargo check") after writing; restore every file if it fails.
+    #[arg(long, value_name = "COMMAND")]
+    verify: Option<String>,
+    /// Fix only these rules' findings (comma-separated ids).
+    #[arg(long, value_delimiter = ',')]
+    select: Vec<String>,
+    /// Do not fix these rules' findings (comma-separated ids).
+    #[arg(long, value_delimiter = ',')]
+    ignore: Vec<String>,
+    /// Read the configuration from this file.
+    #[arg(long)]
+    config: Option<PathBuf>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
@@ -107,6 +134,7 @@ pub fn main(args: impl IntoIterator<Item = std::ffi::OsString>) -> ExitCode {
         Command::Check(args) => check(args, &cwd),
         Command::Rules { config } => rules(&cwd, config.as_deref()),
         Command::Explain { rule } => explain(&rule),
+        Command::Fix(args) => fix(args, &cwd),
         Command::Schema => {
             let schema = agent_events_schema::json_schema();
             println!("{}", serde_json::to_string_pretty(&schema).unwrap_or_default());
@@ -115,31 +143,43 @@ pub fn main(args: impl IntoIterator<Item = std::ffi::OsString>) -> ExitCode {
     }
 }
 
+/// The root and the configuration, with `--select`/`--ignore` applied.
+fn setup(
+    first: PathBuf,
+    config: Option<&Path>,
+    select: &[String],
+    ignore: &[String],
+    cwd: &Path,
+) -> Result<(PathBuf, Config), ExitCode> {
+    let root = find_root(&first, cwd);
+    let mut config = Config::load(&root, config).map_err(fail)?;
+    for warning in &config.warnings {
+        eprintln!("warning: {warning}");
+    }
+    let known: BTreeSet<String> = config.levels.keys().cloned().collect();
+    for id in select.iter().chain(ignore) {
+        if !known.contains(id) {
+            return Err(fail(format!("there is no rule `{id}` (see `cargo agent-events rules`)")));
+        }
+    }
+    for id in &known {
+        if (!select.is_empty() && !select.contains(id)) || ignore.contains(id) {
+            config.disable(id);
+        }
+    }
+    Ok((root, config))
+}
+
 fn check(args: CheckArgs, cwd: &Path) -> ExitCode {
     let first = args
         .stdin_filename
         .clone()
         .or_else(|| args.paths.first().cloned())
         .unwrap_or_else(|| PathBuf::from("."));
-    let root = find_root(&first, cwd);
-    let mut config = match Config::load(&root, args.config.as_deref()) {
-        Ok(config) => config,
-        Err(e) => return fail(e),
+    let (root, config) = match setup(first, args.config.as_deref(), &args.select, &args.ignore, cwd) {
+        Ok(found) => found,
+        Err(code) => return code,
     };
-    for warning in &config.warnings {
-        eprintln!("warning: {warning}");
-    }
-    let known: BTreeSet<String> = config.levels.keys().cloned().collect();
-    for id in args.select.iter().chain(&args.ignore) {
-        if !known.contains(id) {
-            return fail(format!("there is no rule `{id}` (see `cargo agent-events rules`)"));
-        }
-    }
-    for id in &known {
-        if (!args.select.is_empty() && !args.select.contains(id)) || args.ignore.contains(id) {
-            config.disable(id);
-        }
-    }
     let linter =
         if args.no_prefilter { Linter::new(&config).without_prefilter() } else { Linter::new(&config) };
     if args.print_prefilter {
@@ -189,6 +229,60 @@ fn check(args: CheckArgs, cwd: &Path) -> ExitCode {
     } else {
         ExitCode::SUCCESS
     }
+}
+
+fn fix(args: FixArgs, cwd: &Path) -> ExitCode {
+    let first = args.paths.first().cloned().unwrap_or_else(|| PathBuf::from("."));
+    let (root, config) = match setup(first, args.config.as_deref(), &args.select, &args.ignore, cwd) {
+        Ok(found) => found,
+        Err(code) => return code,
+    };
+    if !args.diff {
+        match fixer::recover(&root) {
+            Ok(0) => {}
+            Ok(n) => eprintln!("restored {n} file(s) left by an interrupted `fix --verify`"),
+            Err(e) => return fail(format!("cannot restore the journal of an interrupted fix: {e}")),
+        }
+    }
+    let paths = if args.paths.is_empty() { vec![PathBuf::from(".")] } else { args.paths.clone() };
+    let (targets, errors) = discover(&root, &paths, &config);
+    if let Some(e) = errors.first() {
+        return fail(format!("{}: {}", e.path.display(), e.message));
+    }
+    let linter = Linter::new(&config);
+    let plan = fixer::plan(&linter, &targets, args.unsafe_fixes);
+    for (rel, why) in &plan.refused {
+        eprintln!("warning: {rel}: not fixed: {why}");
+    }
+    if !plan.converged {
+        return fail(format!(
+            "the fixes did not reach a fixed point after {} passes (still changing: {}); a rewrite probably re-creates what it fixes; nothing was written",
+            fixer::MAX_PASSES,
+            plan.unsettled.join(", ")
+        ));
+    }
+    if args.diff {
+        print!("{}", fixer::diff(&plan));
+        return ExitCode::SUCCESS;
+    }
+    match fixer::write(&root, &plan, args.verify.as_deref()) {
+        Ok(fixer::Written::Done) => {
+            eprintln!("applied {} fix(es) to {} file(s)", plan.applied, plan.changes.len());
+        }
+        Ok(fixer::Written::RolledBack(output)) => {
+            eprint!("{output}");
+            eprintln!(
+                "error: `{}` failed after fixing; restored all {} changed file(s)",
+                args.verify.unwrap_or_default(),
+                plan.changes.len()
+            );
+            return ExitCode::from(1);
+        }
+        Err(e) => return fail(format!("writing the fixes failed: {e}")),
+    }
+    let remaining: usize = linter.run(&targets).iter().map(|r| r.findings.len()).sum();
+    eprintln!("{remaining} finding(s) remain");
+    ExitCode::SUCCESS
 }
 
 fn rules(cwd: &Path, config: Option<&Path>) -> ExitCode {

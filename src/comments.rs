@@ -26,7 +26,10 @@ pub fn rust_comments(text: &str) -> Vec<Comment> {
                 i += 1;
             }
             b'/' if bytes.get(i + 1) == Some(&b'/') => {
-                let end = text[i..].find('\n').map_or(bytes.len(), |n| i + n);
+                let mut end = text[i..].find('\n').map_or(bytes.len(), |n| i + n);
+                if end > i && bytes[end - 1] == b'\r' {
+                    end -= 1; // a CRLF line ending is not part of the comment
+                }
                 comments.push(Comment { span: Span::new(i, end), own_line: !line_has_code });
                 i = end;
             }

@@ -232,12 +232,24 @@ impl Config {
                     levels.insert(id.clone(), level);
                     continue;
                 }
+                if key == "rewrites" {
+                    let defs: Vec<crate::rewrite::RewriteDef> = value
+                        .clone()
+                        .try_into()
+                        .map_err(|e: toml::de::Error| err(format!("`{at}`: {}", e.message())))?;
+                    for (i, def) in defs.into_iter().enumerate() {
+                        let rewrite = crate::rewrite::Rewrite::new(def)
+                            .map_err(|e| err(format!("`{at}[{i}]`: {e}")))?;
+                        rule.rewrites.push(rewrite);
+                    }
+                    continue;
+                }
                 let (list, extend) = match key.strip_prefix("extend-") {
                     Some(list) => (list, true),
                     None => (key.as_str(), false),
                 };
                 if !rule.def.lists.contains_key(list) {
-                    let mut known: Vec<String> = vec!["level".into()];
+                    let mut known: Vec<String> = vec!["level".into(), "rewrites".into()];
                     for l in rule.def.lists.keys() {
                         known.push(l.clone());
                         known.push(format!("extend-{l}"));

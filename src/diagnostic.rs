@@ -2,6 +2,7 @@
 
 use serde::Serialize;
 
+use crate::fix::{Applicability, Edit, Fix};
 use crate::source::{Position, Span};
 
 /// How a finding is reported.
@@ -58,6 +59,40 @@ pub struct Finding {
     pub help: String,
     /// Further spans.
     pub labels: Vec<Label>,
+    /// How to fix it, when the rule knows.
+    pub fix: Option<FindingFix>,
+}
+
+/// One edit of a fix, with its positions.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PlacedEdit {
+    /// What it replaces.
+    pub span: Span,
+    /// Start position.
+    pub start: Position,
+    /// End position (exclusive).
+    pub end: Position,
+    /// The new text.
+    pub content: String,
+}
+
+/// A finding's fix, with positions for reports.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FindingFix {
+    /// Safe or unsafe.
+    pub applicability: Applicability,
+    /// The edits.
+    pub edits: Vec<PlacedEdit>,
+}
+
+impl FindingFix {
+    /// The fix, to apply.
+    pub fn to_fix(&self) -> Fix {
+        Fix {
+            applicability: self.applicability,
+            edits: self.edits.iter().map(|e| Edit { span: e.span, content: e.content.clone() }).collect(),
+        }
+    }
 }
 
 impl Finding {

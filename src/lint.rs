@@ -7,7 +7,7 @@ use rayon::prelude::*;
 
 use crate::comments::rust_comments;
 use crate::config::{Config, CANONICAL_CRATES};
-use crate::diagnostic::{Finding, Label, Severity};
+use crate::diagnostic::{Finding, FindingFix, Label, PlacedEdit, Severity};
 use crate::discover::Target;
 use crate::frontend;
 use crate::rules::{self, ActiveRule, Cx, Events, Hit, Kind, Level};
@@ -92,6 +92,23 @@ impl Prefilter {
             }
         }
         false
+    }
+}
+
+/// A fix with the positions of its edits.
+fn placed(fix: crate::fix::Fix, text: &str, index: &LineIndex) -> FindingFix {
+    FindingFix {
+        applicability: fix.applicability,
+        edits: fix
+            .edits
+            .into_iter()
+            .map(|e| PlacedEdit {
+                span: e.span,
+                start: index.position(text, e.span.start),
+                end: index.position(text, e.span.end),
+                content: e.content,
+            })
+            .collect(),
     }
 }
 
@@ -203,6 +220,7 @@ impl<'c> Linter<'c> {
             message: rules::render(&rule.def.message, &hit.args),
             help: rules::render(&rule.def.help, &hit.args),
             labels: hit.labels.into_iter().map(|(span, note)| label(span, note)).collect(),
+            fix: hit.fix.map(|fix| placed(fix, text, index)),
         })
     }
 
@@ -219,7 +237,7 @@ impl<'c> Linter<'c> {
                         {
                             continue;
                         }
-                        let cx = Cx { facts: &facts, events: &self.events, rule };
+                        let cx = Cx { text, facts: &facts, events: &self.events, rule };
                         for hit in rules::run(&cx) {
                             findings.extend(self.finding(rule, rel, text, &index, hit));
                         }
@@ -234,10 +252,41 @@ impl<'c> Linter<'c> {
             }
         };
         self.apply_suppressions(rel, text, &index, parsed, &mut findings);
+        self.attach_rewrites(text, &index, &mut findings);
         findings.sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));
         findings.dedup_by(|a, b| a.rule == b.rule && a.span == b.span);
         let source = (!findings.is_empty()).then(|| Arc::from(text));
         FileReport { rel: rel.to_owned(), source, findings }
+    }
+
+    /// Gives findings that have no fix yet the fix of the first of their rule's rewrites whose
+    /// pattern matches code around them.
+    fn attach_rewrites(&self, text: &str, index: &LineIndex, findings: &mut [Finding]) {
+        let wanted = |f: &Finding| {
+            f.fix.is_none() && self.config.rules.iter().any(|r| r.def.id == f.rule && !r.rewrites.is_empty())
+        };
+        if !findings.iter().any(wanted) {
+            return;
+        }
+        let Ok(file) = syn::parse_file(text.strip_prefix('\u{feff}').unwrap_or(text)) else { return };
+        let base = text.len() - text.strip_prefix('\u{feff}').unwrap_or(text).len();
+        let body = &text[base..];
+        for finding in findings.iter_mut().filter(|f| wanted(f)) {
+            let Some(rule) = self.config.rules.iter().find(|r| r.def.id == finding.rule) else { continue };
+            let within = Span::new(
+                finding.span.start - base.min(finding.span.start),
+                finding.span.end.saturating_sub(base),
+            );
+            let fix = rule.rewrites.iter().find_map(|rw| crate::rewrite::fix_for(rw, body, &file, within));
+            if let Some(mut fix) = fix {
+                for edit in &mut fix.edits {
+                    edit.span = Span::new(edit.span.start + base, edit.span.end + base);
+                }
+                finding.fix = Some(placed(fix, text, index));
+            }
+        }
+        drop(file);
+        proc_macro2::extra::invalidate_current_thread_spans();
     }
 
     fn apply_suppressions(
@@ -288,7 +337,8 @@ impl<'c> Linter<'c> {
                         Scope::File => format!("no `{id}` finding in this file"),
                     }
                 };
-                unused.push(Hit::at(*span).arg("reason", reason).label(s.span, "this suppression"));
+                let fix = suppress::removal(text, s, r, &used[i]);
+                unused.push(Hit::at(*span).arg("reason", reason).label(s.span, "this suppression").fix(fix));
             }
         }
         for m in malformed {

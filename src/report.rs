@@ -52,8 +52,13 @@ impl Diagnostic for Rendered<'_> {
     }
 
     fn help<'b>(&'b self) -> Option<Box<dyn fmt::Display + 'b>> {
+        let fixable = match self.finding.fix.as_ref().map(|f| f.applicability) {
+            Some(crate::fix::Applicability::Safe) => "\nfixable: cargo agent-events fix",
+            Some(crate::fix::Applicability::Unsafe) => "\nfixable: cargo agent-events fix --unsafe-fixes",
+            None => "",
+        };
         Some(Box::new(format!(
-            "{}\ndocs: cargo agent-events explain {}",
+            "{}{fixable}\ndocs: cargo agent-events explain {}",
             self.finding.help, self.finding.rule
         )))
     }
@@ -82,8 +87,9 @@ pub fn render(reports: &[FileReport], format: Format, color: bool) -> String {
         Format::Short => {
             let mut out = String::new();
             for (_, f) in findings {
+                let fixable = if f.fix.is_some() { " [*]" } else { "" };
                 out.push_str(&format!(
-                    "{}:{}:{}: {}[{}] {}\n",
+                    "{}:{}:{}: {}[{}] {}{fixable}\n",
                     f.path,
                     f.start.line,
                     f.start.column,
@@ -131,7 +137,16 @@ pub fn to_json(f: &Finding) -> serde_json::Value {
         "end_column": f.end.column,
         "message": f.message,
         "help": f.help,
-        "fix": null,
+        "fix": f.fix.as_ref().map(|fix| json!({
+            "applicability": fix.applicability,
+            "edits": fix.edits.iter().map(|e| json!({
+                "line": e.start.line,
+                "column": e.start.column,
+                "end_line": e.end.line,
+                "end_column": e.end.column,
+                "content": e.content,
+            })).collect::<Vec<_>>(),
+        })),
     })
 }
 

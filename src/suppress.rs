@@ -5,6 +5,7 @@
 //! the whole file.
 
 use crate::comments::Comment;
+use crate::fix::{Applicability, Fix};
 use crate::source::{LineIndex, Span};
 
 /// The marker that starts a suppression inside a comment.
@@ -101,6 +102,33 @@ pub fn parse(text: &str, comments: &[Comment], index: &LineIndex) -> (Vec<Suppre
         found.push(Suppression { span: comment.span, rules, scope });
     }
     (found, malformed)
+}
+
+/// The fix that drops rule `unused` from a suppression: the name and its comma when another of
+/// its rules is used (`used`), else the whole comment (and its line, when it stands alone).
+pub fn removal(text: &str, s: &Suppression, unused: usize, used: &[usize]) -> Fix {
+    if !used.is_empty() {
+        return drop_name(s, unused);
+    }
+    let line_start = text[..s.span.start].rfind('\n').map_or(0, |i| i + 1);
+    let before = &text[line_start..s.span.start];
+    let span = if before.trim().is_empty() {
+        let line_end = text[s.span.end..].find('\n').map_or(text.len(), |i| s.span.end + i + 1);
+        Span::new(line_start, line_end)
+    } else {
+        let trimmed = before.trim_end().len();
+        Span::new(line_start + trimmed, s.span.end)
+    };
+    Fix::replace(Applicability::Safe, span, "")
+}
+
+fn drop_name(s: &Suppression, unused: usize) -> Fix {
+    let span = if unused + 1 < s.rules.len() {
+        Span::new(s.rules[unused].1.start, s.rules[unused + 1].1.start)
+    } else {
+        Span::new(s.rules[unused - 1].1.end, s.rules[unused].1.end)
+    };
+    Fix::replace(Applicability::Safe, span, "")
 }
 
 /// Doc comments (`///`, `//!`, `/**`, `/*!`) are documentation, never suppressions.

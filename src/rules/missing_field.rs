@@ -6,7 +6,9 @@ use agent_events_schema::NESTED_PAYLOAD_KEYS;
 
 use super::events::literal_keys;
 use super::{Cx, Hit, Needles};
-use crate::facts::{MapLiteral, Root};
+use crate::facts::{LiteralKind, MapLiteral, Root};
+use crate::fix::{Applicability, Edit, Fix};
+use crate::source::Span;
 
 pub fn check(cx: &Cx<'_>, hits: &mut Vec<Hit>) {
     for literal in &cx.facts.literals {
@@ -27,9 +29,17 @@ pub fn check(cx: &Cx<'_>, hits: &mut Vec<Hit>) {
             continue;
         }
         let noun = if missing.len() == 1 { "field" } else { "fields" };
+        let absent: Vec<&String> =
+            cx.events.required(&event).iter().filter(|f| !keys.contains(&f.as_str())).collect();
+        let fix = (literal.kind == LiteralKind::Json)
+            .then(|| add_fields(cx.text, literal, &event, &absent))
+            .flatten();
+        let mut hit = Hit::at(literal.span);
+        if let Some(fix) = fix {
+            hit = hit.fix(fix);
+        }
         hits.push(
-            Hit::at(literal.span)
-                .arg("event", event.as_str())
+            hit.arg("event", event.as_str())
                 .arg("fields", missing.join(", "))
                 .arg("noun", noun)
                 .label(type_span, format!("a `{event}` event")),
@@ -68,4 +78,55 @@ fn later_keys<'f>(cx: &Cx<'f>, literal: &MapLiteral) -> Vec<&'f str> {
 /// A hand-built event names its type.
 pub fn needles(cx: &Needles<'_>) -> Vec<Vec<String>> {
     vec![{ cx.events.names().map(str::to_owned).collect() }]
+}
+
+/// A value for a missing field that compiles and is plainly a placeholder.
+fn placeholder(event: &str, field: &str) -> &'static str {
+    use agent_events_schema::FieldType;
+    let spec = event.parse::<agent_events_schema::EventType>().ok().and_then(|t| t.field(field));
+    match spec {
+        Some(f) if f.nullable => "null",
+        Some(f) => match f.ty {
+            FieldType::String => "\"TODO\"",
+            FieldType::Boolean => "false",
+            FieldType::UnsignedInteger | FieldType::Number => "0",
+            FieldType::Object => "{}",
+            FieldType::Reason => "\"failed\"",
+            FieldType::Any => "null",
+        },
+        None => "null",
+    }
+}
+
+/// Unsafe fix: the missing keys with placeholder values, before the object's closing brace.
+fn add_fields(text: &str, literal: &MapLiteral, event: &str, missing: &[&String]) -> Option<Fix> {
+    let inner = text.get(literal.span.start..literal.span.end)?;
+    let close = literal.span.start + inner.rfind('}')?;
+    let head = text[..close].trim_end();
+    let at = head.len();
+    let last = head.chars().last()?;
+    let multi_line = text[literal.span.start..close].contains('\n');
+    let mut content = String::new();
+    let mut need_comma = last != ',' && last != '{';
+    if multi_line {
+        let line_start = text[..at].rfind('\n').map_or(0, |i| i + 1);
+        let indent: String = text[line_start..].chars().take_while(|c| *c == ' ' || *c == '\t').collect();
+        for field in missing {
+            if need_comma {
+                content.push(',');
+            }
+            content.push_str(&format!("\n{indent}\"{field}\": {},", placeholder(event, field)));
+            need_comma = false;
+        }
+    } else {
+        for field in missing {
+            content.push_str(if need_comma { ", " } else { " " });
+            content.push_str(&format!("\"{field}\": {}", placeholder(event, field)));
+            need_comma = true;
+        }
+        if last == ',' {
+            content.push(',');
+        }
+    }
+    Some(Fix { applicability: Applicability::Unsafe, edits: vec![Edit { span: Span::new(at, at), content }] })
 }

@@ -142,6 +142,9 @@ pub struct RuleDef {
     /// Named lists of names the matcher reads (configurable).
     #[serde(default)]
     pub lists: BTreeMap<String, Vec<String>>,
+    /// Rewrites that fix findings of this rule (more can be configured).
+    #[serde(default)]
+    pub rewrites: Vec<crate::rewrite::RewriteDef>,
     /// Documentation.
     pub docs: Docs,
 }
@@ -151,6 +154,9 @@ impl RuleDef {
     pub fn parse(text: &str) -> Result<RuleDef, String> {
         let def: RuleDef = toml::from_str(text).map_err(|e| e.to_string())?;
         def.kind.parse::<Kind>()?;
+        for (i, r) in def.rewrites.iter().enumerate() {
+            crate::rewrite::Rewrite::new(r.clone()).map_err(|e| format!("rewrites[{i}]: {e}"))?;
+        }
         Ok(def)
     }
 
@@ -198,6 +204,8 @@ pub struct ActiveRule {
     pub kind: Kind,
     /// The name lists, with configured replacements and extensions applied.
     pub lists: BTreeMap<String, Vec<String>>,
+    /// The rewrites that fix its findings: the rule's own, then configured ones.
+    pub rewrites: Vec<crate::rewrite::Rewrite>,
 }
 
 impl ActiveRule {
@@ -205,7 +213,9 @@ impl ActiveRule {
     pub fn new(def: RuleDef) -> Self {
         let kind = def.matcher();
         let lists = def.lists.clone();
-        ActiveRule { def, kind, lists }
+        let rewrites =
+            def.rewrites.iter().filter_map(|r| crate::rewrite::Rewrite::new(r.clone()).ok()).collect();
+        ActiveRule { def, kind, lists, rewrites }
     }
 
     /// A name list (empty when the rule has none by that name).
@@ -228,12 +238,20 @@ pub struct Hit {
     pub args: Vec<(&'static str, String)>,
     /// Further spans with a note each.
     pub labels: Vec<(Span, String)>,
+    /// How to fix it, when the rule knows.
+    pub fix: Option<crate::fix::Fix>,
 }
 
 impl Hit {
     /// A hit with no placeholders.
     pub fn at(span: Span) -> Self {
-        Hit { span, args: Vec::new(), labels: Vec::new() }
+        Hit { span, args: Vec::new(), labels: Vec::new(), fix: None }
+    }
+
+    /// Attaches a fix.
+    pub fn fix(mut self, fix: crate::fix::Fix) -> Self {
+        self.fix = Some(fix);
+        self
     }
 
     /// Adds a placeholder value.
@@ -251,6 +269,8 @@ impl Hit {
 
 /// What a matcher sees.
 pub struct Cx<'a> {
+    /// The file's text.
+    pub text: &'a str,
     /// The file's facts.
     pub facts: &'a Facts,
     /// The event types and their required fields.

@@ -1,0 +1,170 @@
+//! `cargo agent-events fix`: fixes applied to a fixed point, never half-written, refused when the
+//! result would not parse, rolled back when `--verify` fails, line endings and BOM kept.
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+fn run(args: &[&str], cwd: &Path) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_cargo-agent-events")).args(args).current_dir(cwd).output().unwrap()
+}
+
+fn text(o: &Output) -> (String, String) {
+    (String::from_utf8_lossy(&o.stdout).into_owned(), String::from_utf8_lossy(&o.stderr).into_owned())
+}
+
+const REWRITE: &str = r#"
+[[rules.user-emitter-call.rewrites]]
+match = "$e.notify_agent_thinking($t).await"
+replace = "run.thinking($t)"
+applicability = "safe"
+uses = ["agent_events::Run"]
+"#;
+
+const SOURCE: &str = "use std::sync::Arc;\n\nasync fn go(e: &Emitter, run: &Run) {\n    e.notify_agent_thinking(\"one\").await;\n    let quiet = 1; // agent-events: allow(user-emitter-call)\n    e.notify_agent_thinking(format!(\"step {}\", 2)).await;\n}\n";
+
+const FIXED: &str = "use std::sync::Arc;\nuse agent_events::Run;\n\nasync fn go(e: &Emitter, run: &Run) {\n    run.thinking(\"one\");\n    let quiet = 1;\n    run.thinking(format!(\"step {}\", 2));\n}\n";
+
+fn project(config: &str, files: &[(&str, &[u8])]) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("Cargo.toml"), "[workspace]\n").unwrap();
+    std::fs::write(dir.path().join("agent-events.toml"), config).unwrap();
+    for (rel, bytes) in files {
+        let path = dir.path().join(rel);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, bytes).unwrap();
+    }
+    dir
+}
+
+fn read(dir: &Path, rel: &str) -> String {
+    std::fs::read_to_string(dir.join(rel)).unwrap()
+}
+
+#[test]
+fn check_marks_fixable_findings_and_fix_applies_them_to_a_fixed_point() {
+    let dir = project(REWRITE, &[("src/lib.rs", SOURCE.as_bytes())]);
+    let (short, _) = text(&run(&["check", "--format", "short"], dir.path()));
+    assert!(short.lines().all(|l| l.ends_with(" [*]")), "{short}");
+    let out = run(&["fix"], dir.path());
+    assert_eq!(out.status.code(), Some(0), "{:?}", text(&out));
+    assert_eq!(read(dir.path(), "src/lib.rs"), FIXED);
+    assert!(text(&out).1.contains("applied 3 fix(es) to 1 file(s)"), "{:?}", text(&out));
+    let again = run(&["fix"], dir.path());
+    assert!(text(&again).1.contains("applied 0 fix(es) to 0 file(s)"), "a second fix changes nothing");
+    assert_eq!(read(dir.path(), "src/lib.rs"), FIXED);
+}
+
+#[test]
+fn diff_prints_and_writes_nothing() {
+    let dir = project(REWRITE, &[("src/lib.rs", SOURCE.as_bytes())]);
+    let out = run(&["fix", "--diff"], dir.path());
+    let (diff, _) = text(&out);
+    assert!(diff.starts_with("--- a/src/lib.rs\n+++ b/src/lib.rs\n"), "{diff}");
+    assert!(diff.contains("\n-    e.notify_agent_thinking(\"one\").await;\n"), "{diff}");
+    assert!(diff.contains("\n+    run.thinking(\"one\");\n"), "{diff}");
+    assert_eq!(read(dir.path(), "src/lib.rs"), SOURCE);
+}
+
+#[test]
+fn unsafe_fixes_need_the_flag() {
+    let src = "fn f() { let e = serde_json::json!({\"type\": \"agent_thinking\"}); }\n";
+    let dir = project("", &[("src/lib.rs", src.as_bytes())]);
+    run(&["fix"], dir.path());
+    assert_eq!(read(dir.path(), "src/lib.rs"), src);
+    run(&["fix", "--unsafe-fixes"], dir.path());
+    assert_eq!(
+        read(dir.path(), "src/lib.rs"),
+        "fn f() { let e = serde_json::json!({\"type\": \"agent_thinking\", \"thought\": \"TODO\"}); }\n"
+    );
+}
+
+#[test]
+fn a_fix_whose_result_would_not_parse_is_refused_and_the_file_untouched() {
+    let broken = REWRITE.replace("replace = \"run.thinking($t)\"", "replace = \"run.thinking($t\"");
+    let dir = project(&broken, &[("src/lib.rs", SOURCE.as_bytes())]);
+    let out = run(&["fix", "--select", "user-emitter-call"], dir.path());
+    let (_, err) = text(&out);
+    assert!(err.contains("src/lib.rs: not fixed: the fixed file would not parse"), "{err}");
+    assert_eq!(read(dir.path(), "src/lib.rs"), SOURCE);
+}
+
+#[test]
+fn a_failing_verify_command_restores_every_file() {
+    let dir = project(REWRITE, &[("src/lib.rs", SOURCE.as_bytes()), ("src/b.rs", SOURCE.as_bytes())]);
+    let out = run(&["fix", "--verify", "grep -q never-there src/lib.rs"], dir.path());
+    assert_eq!(out.status.code(), Some(1));
+    assert!(text(&out).1.contains("restored all 2 changed file(s)"), "{:?}", text(&out));
+    assert_eq!(read(dir.path(), "src/lib.rs"), SOURCE);
+    assert_eq!(read(dir.path(), "src/b.rs"), SOURCE);
+    assert!(!dir.path().join(".agent-events-fix-journal").exists());
+    let ok = run(&["fix", "--verify", "grep -q run.thinking src/lib.rs"], dir.path());
+    assert_eq!(ok.status.code(), Some(0), "{:?}", text(&ok));
+    assert_eq!(read(dir.path(), "src/lib.rs"), FIXED);
+}
+
+#[test]
+fn a_journal_left_by_a_killed_run_is_restored_first() {
+    let dir = project(REWRITE, &[("src/lib.rs", b"half-fixed")]);
+    let journal = dir.path().join(".agent-events-fix-journal");
+    std::fs::create_dir_all(&journal).unwrap();
+    std::fs::write(journal.join("0.orig"), SOURCE).unwrap();
+    let target = std::fs::canonicalize(dir.path().join("src/lib.rs")).unwrap();
+    std::fs::write(journal.join("manifest"), format!("{}\n", target.display())).unwrap();
+    let out = run(&["fix", "--diff"], dir.path());
+    assert_eq!(read(dir.path(), "src/lib.rs"), "half-fixed", "--diff touches nothing, not even the journal");
+    assert!(text(&out).0.is_empty());
+    let out = run(&["fix"], dir.path());
+    assert!(
+        text(&out).1.contains("restored 1 file(s) left by an interrupted `fix --verify`"),
+        "{:?}",
+        text(&out)
+    );
+    assert_eq!(read(dir.path(), "src/lib.rs"), FIXED);
+    assert!(!journal.exists());
+}
+
+#[test]
+fn crlf_line_endings_and_a_byte_order_mark_are_kept() {
+    let crlf = SOURCE.replace('\n', "\r\n");
+    let mut bom = b"\xef\xbb\xbf".to_vec();
+    bom.extend_from_slice(SOURCE.as_bytes());
+    let dir = project(REWRITE, &[("src/crlf.rs", crlf.as_bytes()), ("src/bom.rs", &bom)]);
+    let out = run(&["fix"], dir.path());
+    assert_eq!(out.status.code(), Some(0), "{:?}", text(&out));
+    assert_eq!(read(dir.path(), "src/crlf.rs"), FIXED.replace('\n', "\r\n"));
+    assert_eq!(read(dir.path(), "src/bom.rs"), format!("\u{feff}{FIXED}"));
+}
+
+#[test]
+fn fixes_that_never_settle_are_reported_and_nothing_is_written() {
+    let config = r#"
+[[rules.user-emitter-call.rewrites]]
+match = "$e.notify_agent_started()"
+replace = "$e.notify_agent_thinking()"
+applicability = "safe"
+
+[[rules.user-emitter-call.rewrites]]
+match = "$e.notify_agent_thinking()"
+replace = "$e.notify_agent_started()"
+applicability = "safe"
+"#;
+    let src = "fn f(e: &E) { e.notify_agent_started(); }\n";
+    let dir = project(config, &[("src/lib.rs", src.as_bytes())]);
+    let out = run(&["fix"], dir.path());
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        text(&out).1.contains("did not reach a fixed point after 10 passes (still changing: src/lib.rs)"),
+        "{:?}",
+        text(&out)
+    );
+    assert_eq!(read(dir.path(), "src/lib.rs"), src);
+}
+
+#[test]
+fn a_rewrite_that_does_not_check_out_is_a_configuration_error() {
+    let config = "[[rules.user-emitter-call.rewrites]]\nmatch = \"a(); $$$ b();\"\nreplace = \"c();\"\n";
+    let dir = project(config, &[("src/lib.rs", SOURCE.as_bytes())]);
+    let out = run(&["check"], dir.path());
+    assert_eq!(out.status.code(), Some(2));
+    assert!(text(&out).1.contains("`rules.user-emitter-call.rewrites[0]`"), "{:?}", text(&out));
+}
