@@ -241,7 +241,7 @@ pub fn report(manager: &Manager, user: &str) {
     let out = run(&["check", "--format", "short"], dir.path());
     assert_eq!(
         stdout(&out),
-        "src/lib.rs:6:43: warning[unused-suppression] unused suppression: no `user-emitter-call` finding on line 6\n"
+        "src/lib.rs:6:43: warning[unused-suppression] unused suppression: no `user-emitter-call` finding on line 6 [*]\n"
     );
     let file_level =
         format!("// agent-events: allow-file(direct-event-payload, unscoped-broadcast)\n{LEGACY}");
