@@ -168,3 +168,16 @@ fn a_rewrite_that_does_not_check_out_is_a_configuration_error() {
     assert_eq!(out.status.code(), Some(2));
     assert!(text(&out).1.contains("`rules.user-emitter-call.rewrites[0]`"), "{:?}", text(&out));
 }
+
+#[test]
+fn deprecated_paths_are_rewritten_to_the_configured_replacement_except_in_imports() {
+    let config =
+        "[rules.deprecated-api]\nrewrite-paths = [\"WebSocketNotifier -> crate::events::Notifier\"]\n";
+    let src = "use crate::legacy::WebSocketNotifier;\nfn f(n: &WebSocketNotifier) -> u8 { WebSocketNotifier::create(n) }\n";
+    let dir = project(config, &[("src/lib.rs", src.as_bytes())]);
+    run(&["fix", "--unsafe-fixes", "--select", "deprecated-api"], dir.path());
+    assert_eq!(
+        read(dir.path(), "src/lib.rs"),
+        "use crate::legacy::WebSocketNotifier;\nfn f(n: &crate::events::Notifier) -> u8 { crate::events::Notifier::create(n) }\n"
+    );
+}

@@ -54,7 +54,10 @@ fn fix_migrates_the_half_migrated_backend() {
     assert!(after.iter().all(|f| f["fix"].is_null()), "{after:#?}");
     let rules: Vec<&str> = after.iter().map(|f| f["rule"].as_str().unwrap()).collect();
     assert_eq!(rules, ["competing-emitter", "competing-emitter"], "only the legacy types themselves remain");
-    insta::assert_snapshot!("fixable_backend_fixed", std::fs::read_to_string(project.join("src/lib.rs")).unwrap());
+    insta::assert_snapshot!(
+        "fixable_backend_fixed",
+        std::fs::read_to_string(project.join("src/lib.rs")).unwrap()
+    );
 
     let again = lint(&["fix"], &project);
     assert!(String::from_utf8_lossy(&again.stderr).contains("applied 0 fix(es) to 0 file(s)"));

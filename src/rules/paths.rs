@@ -5,12 +5,32 @@
 
 use super::{Cx, Hit, Needles};
 use crate::facts::MentionKind;
+use crate::fix::{Applicability, Fix};
+use crate::source::Span;
 
 fn replacements(cx: &Cx<'_>, entry: &str) -> Option<String> {
     cx.rule.list("replacements").iter().find_map(|r| {
         let (from, to) = r.split_once("->")?;
         (from.trim() == entry).then(|| to.trim().to_owned())
     })
+}
+
+/// Unsafe fix for a type or expression path, when `rewrite-paths` has `Name -> new::path`: the
+/// path up to the deprecated name becomes the new path (`Notifier::new()` → `new::path::new()`).
+/// Imports are left to a person: a `use` group cannot hold an absolute path.
+fn rewrite_path(cx: &Cx<'_>, mention: &crate::facts::Mention, segs: &[&str]) -> Option<Fix> {
+    if mention.kind == MentionKind::Import {
+        return None;
+    }
+    let name = *segs.last()?;
+    let to = cx.rule.list("rewrite-paths").iter().find_map(|r| {
+        let (from, to) = r.split_once("->")?;
+        (from.trim() == segs.join("::")).then(|| to.trim().to_owned())
+    })?;
+    let written = cx.text.get(mention.span.start..mention.span.end)?;
+    let at = written.find(name)?;
+    let span = Span::new(mention.span.start, mention.span.start + at + name.len());
+    Some(Fix::replace(Applicability::Unsafe, span, to))
 }
 
 pub fn check(cx: &Cx<'_>, hits: &mut Vec<Hit>) {
@@ -32,9 +52,12 @@ pub fn check(cx: &Cx<'_>, hits: &mut Vec<Hit>) {
                 Some(to) => format!("use {to} instead"),
                 None => "emit through the `Run` of the request (`agent_events`)".to_owned(),
             };
-            hits.push(
-                Hit::at(mention.span).arg("name", entry.as_str()).arg("how", how).arg("replacement", help),
-            );
+            let mut hit =
+                Hit::at(mention.span).arg("name", entry.as_str()).arg("how", how).arg("replacement", help);
+            if let Some(fix) = rewrite_path(cx, mention, segs) {
+                hit = hit.fix(fix);
+            }
+            hits.push(hit);
             break;
         }
     }
