@@ -166,6 +166,8 @@ pub struct Entry {
     pub key_span: Span,
     /// The value.
     pub value: Value,
+    /// The value as written.
+    pub value_span: Span,
 }
 
 /// What a literal entry holds, as far as the rules care.

@@ -237,7 +237,7 @@ impl<'c> Linter<'c> {
                         {
                             continue;
                         }
-                        let cx = Cx { text, facts: &facts, events: &self.events, rule };
+                        let cx = Cx { rel, text, facts: &facts, events: &self.events, rule };
                         for hit in rules::run(&cx) {
                             findings.extend(self.finding(rule, rel, text, &index, hit));
                         }

@@ -181,3 +181,38 @@ fn deprecated_paths_are_rewritten_to_the_configured_replacement_except_in_import
         "use crate::legacy::WebSocketNotifier;\nfn f(n: &crate::events::Notifier) -> u8 { crate::events::Notifier::create(n) }\n"
     );
 }
+
+#[test]
+fn expected_events_in_tests_become_typed_payloads_that_compile() {
+    let expected = r#"#[test]
+fn expected_events() {
+    let events = vec![
+        serde_json::json!({ "type": "tool_executing", "tool_name": "search", "tool_call_id": "c1", "parameters": { "q": "rust" } }),
+        serde_json::json!({ "type": "tool_completed", "tool_name": "search", "tool_call_id": "c1", "results": [1, 2], "success": true }),
+        serde_json::json!({ "type": "agent_completed", "final_response": null, "success": false, "reason": "dropped" }),
+    ];
+    assert_eq!(events.len(), 3);
+}
+"#;
+    let repo = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    let manifest = format!(
+        "[package]\nname = \"typed\"\nversion = \"0.0.0\"\nedition = \"2021\"\n\n[dependencies]\nagent-events = {{ path = {:?} }}\nserde_json = \"1\"\n\n[workspace]\n",
+        repo.join("runtime")
+    );
+    let dir = project("", &[("tests/expected.rs", expected.as_bytes()), ("src/lib.rs", b"")]);
+    std::fs::write(dir.path().join("Cargo.toml"), manifest).unwrap();
+    let out = run(&["fix", "--unsafe-fixes", "--select", "direct-event-payload"], dir.path());
+    assert!(text(&out).1.contains("applied 3 fix(es) to 1 file(s)"), "{:?}", text(&out));
+    let fixed = read(dir.path(), "tests/expected.rs");
+    assert!(
+        fixed.contains("agent_events::schema::Payload::ToolCompleted(agent_events::schema::ToolCompleted {"),
+        "{fixed}"
+    );
+    let check = Command::new(env!("CARGO"))
+        .args(["check", "--tests", "--quiet", "--manifest-path"])
+        .arg(dir.path().join("Cargo.toml"))
+        .env("CARGO_TARGET_DIR", repo.join("target/fixtures"))
+        .output()
+        .unwrap();
+    assert!(check.status.success(), "{fixed}\n{}", String::from_utf8_lossy(&check.stderr));
+}

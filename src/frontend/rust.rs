@@ -930,10 +930,12 @@ impl<'a> Walker<'a> {
             let value = self.literal_value(&field.expr, idx, &mut nodes);
             if let syn::Member::Named(ident) = &field.member {
                 let key_span = self.span_of(ident);
+                let value_span = self.span_of(&field.expr);
                 self.facts.literals[idx].entries.push(Entry {
                     key: unraw(&ident.to_string()),
                     key_span,
                     value,
+                    value_span,
                 });
             }
         }
@@ -975,7 +977,8 @@ impl<'a> Walker<'a> {
             match self.str_value(&t.elems[0]) {
                 Some((key, key_span)) => {
                     let value = self.literal_value(&t.elems[1], idx, &mut nodes);
-                    self.facts.literals[idx].entries.push(Entry { key, key_span, value });
+                    let value_span = self.span_of(&t.elems[1]);
+                    self.facts.literals[idx].entries.push(Entry { key, key_span, value, value_span });
                 }
                 None => {
                     nodes.push(self.expr(&t.elems[0]));
@@ -1057,6 +1060,10 @@ impl<'a> Walker<'a> {
             };
             let key_tokens: TokenStream = trees[..colon].iter().cloned().collect();
             let value_tokens: TokenStream = trees[colon + 1..].iter().cloned().collect();
+            let value_span = match (trees.get(colon + 1), trees.last()) {
+                (Some(first), Some(last)) => self.sp(first.span()).join(self.sp(last.span())),
+                _ => Span::default(),
+            };
             let key = match trees[..colon] {
                 [TokenTree::Literal(ref lit)] => {
                     syn::parse2::<syn::LitStr>(key_tokens).ok().map(|s| (s.value(), self.sp(lit.span())))
@@ -1071,7 +1078,7 @@ impl<'a> Walker<'a> {
             }
             match key {
                 Some((key, key_span)) => {
-                    self.facts.literals[idx].entries.push(Entry { key, key_span, value })
+                    self.facts.literals[idx].entries.push(Entry { key, key_span, value, value_span })
                 }
                 None => self.facts.literals[idx].complete = false,
             }

@@ -2,16 +2,21 @@
 //! `event_type` is an event type, `map.insert("type", <event type>)`, or an event type passed
 //! as a string literal to a send/emit helper.
 
-use agent_events_schema::TYPE_KEYS;
+use agent_events_schema::{EventType, FieldType, TYPE_KEYS};
 
 use super::events::canonical_call;
 use super::{Cx, Hit, Needles};
 
 pub fn check(cx: &Cx<'_>, hits: &mut Vec<Hit>) {
     let facts = cx.facts;
+    let test_code = is_test_path(cx.rel);
     for literal in &facts.literals {
         if let Some((event, span)) = cx.events.of_literal(literal) {
-            hits.push(event_hit(span, &event, "built as a literal"));
+            let mut hit = event_hit(span, &event, "built as a literal");
+            if let Some(fix) = test_code.then(|| typed(cx, literal, &event)).flatten() {
+                hit = hit.fix(fix);
+            }
+            hits.push(hit);
         }
     }
     for call in facts.calls.iter().filter(|c| !c.canonical) {
@@ -43,4 +48,66 @@ fn event_hit(span: crate::source::Span, event: &str, how: &str) -> Hit {
 /// A file can only hold a hand-built event if it names an event type.
 pub fn needles(cx: &Needles<'_>) -> Vec<Vec<String>> {
     vec![{ cx.events.names().map(str::to_owned).collect() }]
+}
+
+/// Test code: a file under a `tests` folder, or named `*_test.rs` / `*_tests.rs` / `tests.rs`.
+fn is_test_path(rel: &str) -> bool {
+    let mut parts = rel.split('/');
+    let file = parts.next_back().unwrap_or_default();
+    parts.any(|p| p == "tests")
+        || file.ends_with("_test.rs")
+        || file.ends_with("_tests.rs")
+        || file == "tests.rs"
+}
+
+/// `tool_executing` → `ToolExecuting`.
+fn type_name(event: &str) -> String {
+    event.split('_').map(|w| w[..1].to_uppercase() + &w[1..]).collect()
+}
+
+/// Unsafe fix for test code: a hand-built expected event whose fields are all known and whose
+/// required fields are all present becomes the schema crate's typed payload.
+fn typed(cx: &Cx<'_>, literal: &crate::facts::MapLiteral, event: &str) -> Option<crate::fix::Fix> {
+    use crate::facts::{LiteralKind, Value};
+    let ty: EventType = event.parse().ok()?;
+    if literal.kind != LiteralKind::Json || !literal.complete || literal.parent.is_some() {
+        return None;
+    }
+    let mut fields = Vec::new();
+    for entry in &literal.entries {
+        if TYPE_KEYS.contains(&entry.key.as_str()) {
+            continue;
+        }
+        let spec = ty.field(&entry.key)?;
+        let written = cx.text.get(entry.value_span.start..entry.value_span.end)?.trim();
+        let value = match (&entry.value, spec.ty) {
+            (_, _) if written == "null" && spec.nullable && spec.ty != FieldType::Any => "None".to_owned(),
+            (Value::Str(..), FieldType::String) => format!("{written}.into()"),
+            (Value::Str(s, _), FieldType::Reason) => {
+                let reason = s.parse::<agent_events_schema::CloseReason>().ok()?;
+                format!("agent_events::schema::CloseReason::{reason:?}")
+            }
+            (_, FieldType::Boolean | FieldType::UnsignedInteger | FieldType::Number) => written.to_owned(),
+            (_, FieldType::Object) => {
+                format!("serde_json::json!({written}).as_object().cloned().unwrap_or_default()")
+            }
+            (_, FieldType::Any) => format!("serde_json::json!({written})"),
+            _ => return None,
+        };
+        let optional = !spec.required || (spec.nullable && spec.ty != FieldType::Any);
+        let value = if optional && value != "None" { format!("Some({value})") } else { value };
+        fields.push(format!("{}: {value}", entry.key));
+    }
+    let present: Vec<&str> = literal.entries.iter().map(|e| e.key.as_str()).collect();
+    if ty.required_fields().any(|f| !present.contains(&f)) {
+        return None;
+    }
+    let all = ty.fields().iter().all(|f| present.contains(&f.name));
+    let rest = if all { "" } else { ", ..Default::default()" };
+    let name = type_name(event);
+    let content = format!(
+        "agent_events::schema::Payload::{name}(agent_events::schema::{name} {{ {}{rest} }})",
+        fields.join(", ")
+    );
+    Some(crate::fix::Fix::replace(crate::fix::Applicability::Unsafe, literal.span, content))
 }

@@ -269,6 +269,8 @@ impl Hit {
 
 /// What a matcher sees.
 pub struct Cx<'a> {
+    /// The file, relative to the root.
+    pub rel: &'a str,
     /// The file's text.
     pub text: &'a str,
     /// The file's facts.
