@@ -106,6 +106,9 @@ struct CheckArgs {
     /// Parse every file, not only those holding a string some active rule needs.
     #[arg(long)]
     no_prefilter: bool,
+    /// Also write a report in another format to a file: `--report sarif=out.sarif` (repeatable).
+    #[arg(long, value_name = "FORMAT=FILE")]
+    report: Vec<String>,
     /// Print the prefilter's strings, one per line, and exit.
     #[arg(long)]
     print_prefilter: bool,
@@ -213,7 +216,19 @@ fn check(args: CheckArgs, cwd: &Path) -> ExitCode {
         Color::Never => false,
         Color::Auto => std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none(),
     };
-    let mut out = report::render(&reports, args.format, color);
+    let cx = report::Context { root: &root, rules: &config.rules };
+    for spec in &args.report {
+        let Some((format, file)) = spec.split_once('=') else {
+            return fail(format!("`--report {spec}`: expected FORMAT=FILE"));
+        };
+        let Ok(format) = <Format as ValueEnum>::from_str(format, true) else {
+            return fail(format!("`--report {spec}`: `{format}` is not a format"));
+        };
+        if let Err(e) = std::fs::write(file, report::render(&reports, format, false, &cx)) {
+            return fail(format!("cannot write the report {file}: {e}"));
+        }
+    }
+    let mut out = report::render(&reports, args.format, color, &cx);
     if args.format == Format::Human {
         out.push_str(&report::summary(&reports, files));
         out.push('\n');

@@ -61,6 +61,26 @@ pub struct Finding {
     pub labels: Vec<Label>,
     /// How to fix it, when the rule knows.
     pub fix: Option<FindingFix>,
+    /// The innermost function or method around it (`impl DataAgent::run`), if any.
+    pub item: Option<String>,
+    /// The code it points at with all whitespace removed: with `item`, what identifies it
+    /// across unrelated edits.
+    pub snippet: String,
+}
+
+impl Finding {
+    /// A key that survives unrelated edits (lines inserted above, other functions renamed,
+    /// reformatting): rule, file, enclosing item and a hash of the normalised snippet.
+    pub fn fingerprint(&self) -> String {
+        // FNV-1a, 64 bits: stable across runs and platforms.
+        let mut hash: u64 = 0xcbf29ce484222325;
+        let item = self.item.as_deref().unwrap_or("");
+        for byte in [self.rule.as_str(), "\0", &self.path, "\0", item, "\0", &self.snippet].concat().bytes() {
+            hash ^= u64::from(byte);
+            hash = hash.wrapping_mul(0x100000001b3);
+        }
+        format!("{hash:016x}")
+    }
 }
 
 /// One edit of a fix, with its positions.

@@ -231,6 +231,18 @@ pub struct FnDef {
     pub has_self: bool,
     /// Parameters other than `self`.
     pub params: usize,
+    /// From the name to the end of the body, when it has one.
+    pub extent: Option<Span>,
+}
+
+impl FnDef {
+    /// How reports name it: `impl DataAgent::run`, `fn helper`.
+    pub fn item_path(&self) -> String {
+        match &self.owner {
+            Some(owner) => format!("impl {owner}::{}", self.name),
+            None => format!("fn {}", self.name),
+        }
+    }
 }
 
 /// A path mentioned in the code.

@@ -221,6 +221,14 @@ impl<'c> Linter<'c> {
             help: rules::render(&rule.def.help, &hit.args),
             labels: hit.labels.into_iter().map(|(span, note)| label(span, note)).collect(),
             fix: hit.fix.map(|fix| placed(fix, text, index)),
+            item: None,
+            snippet: text
+                .get(hit.span.start..hit.span.end)
+                .unwrap_or_default()
+                .chars()
+                .filter(|c| !c.is_whitespace())
+                .take(512)
+                .collect(),
         })
     }
 
@@ -242,6 +250,14 @@ impl<'c> Linter<'c> {
                             findings.extend(self.finding(rule, rel, text, &index, hit));
                         }
                     }
+                }
+                for finding in &mut findings {
+                    finding.item = facts
+                        .fns
+                        .iter()
+                        .filter(|f| f.extent.is_some_and(|e| e.contains(finding.span)))
+                        .min_by_key(|f| f.extent.map(|e| e.end - e.start))
+                        .map(|f| f.item_path());
                 }
                 true
             }

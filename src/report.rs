@@ -18,6 +18,20 @@ pub enum Format {
     Short,
     /// One JSON array.
     Json,
+    /// SARIF 2.1.0, for code scanning.
+    Sarif,
+    /// GitHub Actions workflow commands (annotations).
+    Github,
+    /// The `cargo --message-format=json` stream, for rust-analyzer and other cargo consumers.
+    Cargo,
+}
+
+/// What some formats need besides the findings.
+pub struct Context<'a> {
+    /// The project root (SARIF's `%SRCROOT%`, where `cargo metadata` runs).
+    pub root: &'a std::path::Path,
+    /// Every rule, for SARIF's rule table.
+    pub rules: &'a [crate::rules::ActiveRule],
 }
 
 struct Rendered<'a> {
@@ -81,9 +95,12 @@ impl Diagnostic for Rendered<'_> {
 }
 
 /// Renders findings in `format`. `color` selects the human theme.
-pub fn render(reports: &[FileReport], format: Format, color: bool) -> String {
+pub fn render(reports: &[FileReport], format: Format, color: bool, cx: &Context<'_>) -> String {
     let findings = reports.iter().flat_map(|r| r.findings.iter().map(move |f| (r, f)));
     match format {
+        Format::Sarif => sarif(reports, cx),
+        Format::Github => findings.map(|(_, f)| github(f)).collect(),
+        Format::Cargo => crate::cargo_messages::render(reports, cx.root),
         Format::Short => {
             let mut out = String::new();
             for (_, f) in findings {
@@ -157,4 +174,110 @@ pub fn summary(reports: &[FileReport], files: usize) -> String {
         reports.iter().flat_map(|r| &r.findings).filter(|f| f.severity == Severity::Warning).count();
     let plural = |n: usize, word: &str| if n == 1 { format!("{n} {word}") } else { format!("{n} {word}s") };
     format!("{}, {} in {}", plural(errors, "error"), plural(warnings, "warning"), plural(files, "file"))
+}
+
+/// Escapes a workflow-command message (`%`, CR, LF).
+fn escape_data(s: &str) -> String {
+    s.replace('%', "%25").replace('\r', "%0D").replace('\n', "%0A")
+}
+
+/// Escapes a workflow-command property (also `:` and `,`).
+fn escape_property(s: &str) -> String {
+    escape_data(s).replace(':', "%3A").replace(',', "%2C")
+}
+
+/// One GitHub Actions annotation.
+fn github(f: &Finding) -> String {
+    let command = match f.severity {
+        Severity::Error => "error",
+        Severity::Warning => "warning",
+    };
+    format!(
+        "::{command} file={},line={},col={},endLine={},endColumn={},title={}::{}\n",
+        escape_property(&f.path),
+        f.start.line,
+        f.start.column,
+        f.end.line,
+        f.end.column,
+        escape_property(&f.rule),
+        escape_data(&format!("{} ({})", f.message, f.help))
+    )
+}
+
+fn sarif_region(start: crate::source::Position, end: crate::source::Position) -> serde_json::Value {
+    json!({ "startLine": start.line, "startColumn": start.column, "endLine": end.line, "endColumn": end.column })
+}
+
+/// SARIF 2.1.0: one run, the rule table with help, results with fingerprints and fixes.
+fn sarif(reports: &[FileReport], cx: &Context<'_>) -> String {
+    let rules: Vec<serde_json::Value> = cx
+        .rules
+        .iter()
+        .map(|r| {
+            let level = match r.def.level {
+                crate::rules::Level::Deny => "error",
+                crate::rules::Level::Warn => "warning",
+                crate::rules::Level::Allow => "none",
+            };
+            json!({
+                "id": r.def.id,
+                "shortDescription": { "text": r.def.summary },
+                "fullDescription": { "text": r.def.docs.what.trim() },
+                "help": { "text": r.def.docs.why.trim(), "markdown": crate::cli::explain_text(&r.def) },
+                "defaultConfiguration": { "level": level },
+            })
+        })
+        .collect();
+    let index = |id: &str| cx.rules.iter().position(|r| r.def.id == id);
+    let results: Vec<serde_json::Value> = reports
+        .iter()
+        .flat_map(|r| &r.findings)
+        .map(|f| {
+            let location = json!({ "uri": f.path, "uriBaseId": "%SRCROOT%" });
+            let mut result = json!({
+                "ruleId": f.rule,
+                "level": f.severity.as_str(),
+                "message": { "text": format!("{} ({})", f.message, f.help) },
+                "locations": [{ "physicalLocation": { "artifactLocation": location, "region": sarif_region(f.start, f.end) } }],
+                "partialFingerprints": { "agentEventsFingerprint/v1": f.fingerprint() },
+            });
+            if let Some(i) = index(&f.rule) {
+                result["ruleIndex"] = json!(i);
+            }
+            if let Some(fix) = &f.fix {
+                let replacements: Vec<serde_json::Value> = fix
+                    .edits
+                    .iter()
+                    .map(|e| json!({ "deletedRegion": sarif_region(e.start, e.end), "insertedContent": { "text": e.content } }))
+                    .collect();
+                let description = match fix.applicability {
+                    crate::fix::Applicability::Safe => "safe fix",
+                    crate::fix::Applicability::Unsafe => "unsafe fix: review the result",
+                };
+                result["fixes"] = json!([{
+                    "description": { "text": description },
+                    "artifactChanges": [{ "artifactLocation": location, "replacements": replacements }],
+                }]);
+            }
+            result
+        })
+        .collect();
+    let log = json!({
+        "$schema": "https://json.schemastore.org/sarif-2.1.0.json",
+        "version": "2.1.0",
+        "runs": [{
+            "tool": { "driver": {
+                "name": "cargo-agent-events",
+                "version": env!("CARGO_PKG_VERSION"),
+                "semanticVersion": env!("CARGO_PKG_VERSION"),
+                "rules": rules,
+            } },
+            "originalUriBaseIds": { "%SRCROOT%": { "uri": format!("file://{}/", cx.root.display()) } },
+            "columnKind": "unicodeCodePoints",
+            "results": results,
+        }],
+    });
+    let mut text = serde_json::to_string_pretty(&log).unwrap_or_default();
+    text.push('\n');
+    text
 }

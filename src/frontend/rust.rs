@@ -307,10 +307,16 @@ impl<'a> Walker<'a> {
             trait_impl,
             has_self,
             params,
+            extent: None,
         });
     }
 
     fn fn_body(&mut self, sig: &syn::Signature, block: &syn::Block) {
+        let def = self.facts.fns.len().checked_sub(1);
+        let extent = self.span_of(&sig.ident).join(self.span_of(block));
+        if let Some(def) = def {
+            self.facts.fns[def].extent = Some(extent);
+        }
         let id = self.with_body(|w| w.block(block));
         self.facts.bodies[id].name = Some(unraw(&sig.ident.to_string()));
     }
