@@ -7,6 +7,7 @@ use std::process::ExitCode;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
+use crate::baseline::Baseline;
 use crate::config::Config;
 use crate::diagnostic::Severity;
 use crate::discover::{discover, find_root, relative, Packages};
@@ -42,6 +43,17 @@ enum Command {
     Schema,
     /// Applies fixes: safe ones, or unsafe ones too with `--unsafe-fixes`.
     Fix(FixArgs),
+    /// Writes a baseline of every current finding (`check --baseline` then fails only on new ones).
+    Baseline {
+        /// Files and folders to lint.
+        paths: Vec<PathBuf>,
+        /// Where to write it (default: `agent-events-baseline.json` at the project root).
+        #[arg(long)]
+        output: Option<PathBuf>,
+        /// Read the configuration from this file.
+        #[arg(long)]
+        config: Option<PathBuf>,
+    },
 }
 
 #[derive(Args)]
@@ -106,6 +118,12 @@ struct CheckArgs {
     /// Parse every file, not only those holding a string some active rule needs.
     #[arg(long)]
     no_prefilter: bool,
+    /// Report only findings that are not in this baseline (see `baseline`).
+    #[arg(long, value_name = "FILE")]
+    baseline: Option<PathBuf>,
+    /// With `--baseline`: remove the findings that are gone from it (it never grows).
+    #[arg(long, requires = "baseline")]
+    update_baseline: bool,
     /// Also write a report in another format to a file: `--report sarif=out.sarif` (repeatable).
     #[arg(long, value_name = "FORMAT=FILE")]
     report: Vec<String>,
@@ -138,6 +156,9 @@ pub fn main(args: impl IntoIterator<Item = std::ffi::OsString>) -> ExitCode {
         Command::Rules { config } => rules(&cwd, config.as_deref()),
         Command::Explain { rule } => explain(&rule),
         Command::Fix(args) => fix(args, &cwd),
+        Command::Baseline { paths, output, config } => {
+            write_baseline(&paths, output, config.as_deref(), &cwd)
+        }
         Command::Schema => {
             let schema = agent_events_schema::json_schema();
             println!("{}", serde_json::to_string_pretty(&schema).unwrap_or_default());
@@ -216,6 +237,26 @@ fn check(args: CheckArgs, cwd: &Path) -> ExitCode {
         Color::Never => false,
         Color::Auto => std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none(),
     };
+    let mut reports = reports;
+    if let Some(file) = &args.baseline {
+        let baseline = match Baseline::load(file) {
+            Ok(b) => b,
+            Err(e) => return fail(e),
+        };
+        let gone = baseline.filter(&mut reports);
+        let paid: usize = gone.iter().map(|(_, n)| n).sum();
+        if args.update_baseline && paid > 0 {
+            if let Err(e) = baseline.shrunk(&gone).save(file) {
+                return fail(e);
+            }
+            eprintln!("{paid} baselined finding(s) are gone: removed from {}", file.display());
+        } else if paid > 0 {
+            eprintln!(
+                "{paid} baselined finding(s) are gone: run with --update-baseline to shrink {}",
+                file.display()
+            );
+        }
+    }
     let cx = report::Context { root: &root, rules: &config.rules };
     for spec in &args.report {
         let Some((format, file)) = spec.split_once('=') else {
@@ -297,6 +338,28 @@ fn fix(args: FixArgs, cwd: &Path) -> ExitCode {
     }
     let remaining: usize = linter.run(&targets).iter().map(|r| r.findings.len()).sum();
     eprintln!("{remaining} finding(s) remain");
+    ExitCode::SUCCESS
+}
+
+fn write_baseline(paths: &[PathBuf], output: Option<PathBuf>, config: Option<&Path>, cwd: &Path) -> ExitCode {
+    let first = paths.first().cloned().unwrap_or_else(|| PathBuf::from("."));
+    let (root, config) = match setup(first, config, &[], &[], cwd) {
+        Ok(found) => found,
+        Err(code) => return code,
+    };
+    let paths = if paths.is_empty() { vec![PathBuf::from(".")] } else { paths.to_vec() };
+    let (targets, errors) = discover(&root, &paths, &config);
+    if let Some(e) = errors.first() {
+        return fail(format!("{}: {}", e.path.display(), e.message));
+    }
+    let reports = Linter::new(&config).run(&targets);
+    let baseline = Baseline::of(&reports);
+    let file = output.unwrap_or_else(|| root.join(crate::baseline::DEFAULT_FILE));
+    if let Err(e) = baseline.save(&file) {
+        return fail(e);
+    }
+    let total: usize = baseline.entries.iter().map(|e| e.count).sum();
+    eprintln!("wrote {} with {total} finding(s)", file.display());
     ExitCode::SUCCESS
 }
 

@@ -3,6 +3,7 @@
 //! The pipeline: [`discover`] the files, parse each with a [`frontend`] into language-neutral
 //! [`facts`], run the [`rules`] over the facts, apply [`suppress`]ion comments, and [`report`].
 
+pub mod baseline;
 pub mod cargo_messages;
 pub mod cli;
 pub mod comments;
