@@ -29,6 +29,8 @@ pub struct Facts {
     pub bodies: Vec<Body>,
     /// Whether the whole file is canonical code (the runtime's own crates, configured paths).
     pub canonical: bool,
+    /// The attribute paths on `impl` blocks, by the self type (`agent_events`).
+    pub impl_attrs: Vec<(String, Vec<String>)>,
 }
 
 /// Identifies the body a fact occurs in.
@@ -233,6 +235,8 @@ pub struct FnDef {
     pub params: usize,
     /// From the name to the end of the body, when it has one.
     pub extent: Option<Span>,
+    /// Its attributes' paths (`agent_events::tool`, `test`).
+    pub attrs: Vec<String>,
 }
 
 impl FnDef {

@@ -19,5 +19,6 @@ pub mod report;
 pub mod rewrite;
 pub mod rules;
 pub mod source;
+pub mod stats;
 pub mod suppress;
 pub mod write;

@@ -26,6 +26,8 @@ pub struct FileReport {
     pub source: Option<Arc<str>>,
     /// Its findings, sorted.
     pub findings: Vec<Finding>,
+    /// Canonical emission sites in it (see [`crate::stats`]).
+    pub canonical_sites: usize,
 }
 
 /// Lints files with one configuration.
@@ -158,7 +160,12 @@ impl<'c> Linter<'c> {
                 let message = format!("cannot read this file: {e}");
                 let findings =
                     self.parse_error(&target.rel, "", Span::default(), message).into_iter().collect();
-                FileReport { rel: target.rel.clone(), source: Some(Arc::from("")), findings }
+                FileReport {
+                    rel: target.rel.clone(),
+                    source: Some(Arc::from("")),
+                    findings,
+                    canonical_sites: 0,
+                }
             }
         }
     }
@@ -167,7 +174,12 @@ impl<'c> Linter<'c> {
     /// skips is not parsed and has no findings.
     pub fn lint_bytes(&self, rel: &str, module: &[String], bytes: &[u8]) -> FileReport {
         if self.prefilter.as_ref().is_some_and(|p| !p.wants(bytes)) {
-            return FileReport { rel: rel.to_owned(), source: None, findings: Vec::new() };
+            return FileReport {
+                rel: rel.to_owned(),
+                source: None,
+                findings: Vec::new(),
+                canonical_sites: 0,
+            };
         }
         match std::str::from_utf8(bytes) {
             Ok(text) => self.lint_text(rel, module, text),
@@ -180,7 +192,7 @@ impl<'c> Linter<'c> {
                 let findings: Vec<Finding> =
                     self.parse_error(rel, &lossy, span, message).into_iter().collect();
                 let source = (!findings.is_empty()).then(|| Arc::from(lossy.as_ref()));
-                FileReport { rel: rel.to_owned(), source, findings }
+                FileReport { rel: rel.to_owned(), source, findings, canonical_sites: 0 }
             }
         }
     }
@@ -236,8 +248,10 @@ impl<'c> Linter<'c> {
     pub fn lint_text(&self, rel: &str, module: &[String], text: &str) -> FileReport {
         let index = LineIndex::new(text);
         let mut findings = Vec::new();
+        let mut canonical_sites = 0;
         let parsed = match frontend::rust::parse(text, &self.canonical_crates) {
             Ok(facts) => {
+                canonical_sites = crate::stats::canonical_sites(&facts);
                 if !self.config.is_canonical_module(module) {
                     for rule in &self.config.rules {
                         if matches!(rule.kind, Kind::ParseError | Kind::UnusedSuppression)
@@ -272,7 +286,7 @@ impl<'c> Linter<'c> {
         findings.sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));
         findings.dedup_by(|a, b| a.rule == b.rule && a.span == b.span);
         let source = (!findings.is_empty()).then(|| Arc::from(text));
-        FileReport { rel: rel.to_owned(), source, findings }
+        FileReport { rel: rel.to_owned(), source, findings, canonical_sites }
     }
 
     /// Gives findings that have no fix yet the fix of the first of their rule's rewrites whose

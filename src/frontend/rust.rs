@@ -161,6 +161,12 @@ fn pat_idents(pat: &Pat, out: &mut Vec<String>) {
     }
 }
 
+/// An attribute's path as written (`agent_events::tool`): attributes live in the macro
+/// namespace, which the file's `use` aliases (types, functions) do not describe.
+fn attr_path(attr: &syn::Attribute) -> String {
+    attr.path().segments.iter().map(|s| unraw(&s.ident.to_string())).collect::<Vec<_>>().join("::")
+}
+
 fn is_macro(mac: &syn::Macro, name: &str) -> bool {
     mac.path.segments.last().is_some_and(|s| s.ident == name)
 }
@@ -308,7 +314,16 @@ impl<'a> Walker<'a> {
             has_self,
             params,
             extent: None,
+            attrs: Vec::new(),
         });
+    }
+
+    /// Records the attribute paths of the function just defined.
+    fn fn_attrs(&mut self, attrs: &[syn::Attribute]) {
+        let paths = attrs.iter().map(attr_path).collect();
+        if let Some(def) = self.facts.fns.last_mut() {
+            def.attrs = paths;
+        }
     }
 
     fn fn_body(&mut self, sig: &syn::Signature, block: &syn::Block) {
@@ -325,6 +340,7 @@ impl<'a> Walker<'a> {
         match item {
             Item::Fn(f) => {
                 self.signature(&f.sig, None, None);
+                self.fn_attrs(&f.attrs);
                 self.fn_body(&f.sig, &f.block);
             }
             Item::Impl(i) => {
@@ -340,11 +356,16 @@ impl<'a> Walker<'a> {
                         self.facts.sink_impls.push(s.clone());
                     }
                 }
+                if let Some(name) = &self_name {
+                    let attrs = i.attrs.iter().map(attr_path).collect();
+                    self.facts.impl_attrs.push((name.clone(), attrs));
+                }
                 let outer = std::mem::replace(&mut self.impl_self, self_name.clone());
                 for impl_item in &i.items {
                     match impl_item {
                         syn::ImplItem::Fn(f) => {
                             self.signature(&f.sig, self_name.clone(), trait_name.clone());
+                            self.fn_attrs(&f.attrs);
                             self.fn_body(&f.sig, &f.block);
                         }
                         syn::ImplItem::Const(c) => {
