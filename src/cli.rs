@@ -10,7 +10,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 use crate::baseline::Baseline;
 use crate::config::Config;
 use crate::diagnostic::Severity;
-use crate::discover::{discover, find_root, relative, Packages};
+use crate::discover::{discover, find_root, relative, Packages, Target};
 use crate::fixer;
 use crate::lint::Linter;
 use crate::report::{self, Format};
@@ -206,6 +206,22 @@ fn setup(
     Ok((root, config))
 }
 
+/// The root, the configuration and the files under `paths` (default: the current folder).
+fn project(
+    paths: &[PathBuf],
+    config: Option<&Path>,
+    cwd: &Path,
+) -> Result<(PathBuf, Config, Vec<Target>), ExitCode> {
+    let first = paths.first().cloned().unwrap_or_else(|| PathBuf::from("."));
+    let (root, config) = setup(first, config, &[], &[], cwd)?;
+    let paths = if paths.is_empty() { vec![PathBuf::from(".")] } else { paths.to_vec() };
+    let (targets, errors) = discover(&root, &paths, &config);
+    match errors.first() {
+        Some(e) => Err(fail(format!("{}: {}", e.path.display(), e.message))),
+        None => Ok((root, config, targets)),
+    }
+}
+
 fn check(args: CheckArgs, cwd: &Path) -> ExitCode {
     let first = args
         .stdin_filename
@@ -354,16 +370,10 @@ fn fix(args: FixArgs, cwd: &Path) -> ExitCode {
 }
 
 fn stats(paths: &[PathBuf], format: &str, config: Option<&Path>, cwd: &Path) -> ExitCode {
-    let first = paths.first().cloned().unwrap_or_else(|| PathBuf::from("."));
-    let (root, config) = match setup(first, config, &[], &[], cwd) {
+    let (_, config, targets) = match project(paths, config, cwd) {
         Ok(found) => found,
         Err(code) => return code,
     };
-    let paths = if paths.is_empty() { vec![PathBuf::from(".")] } else { paths.to_vec() };
-    let (targets, errors) = discover(&root, &paths, &config);
-    if let Some(e) = errors.first() {
-        return fail(format!("{}: {}", e.path.display(), e.message));
-    }
     // Canonical calls hold none of the legacy rules' strings: every file is parsed.
     let reports = Linter::new(&config).without_prefilter().run(&targets);
     let stats = crate::stats::collect(&targets, &reports);
@@ -376,16 +386,10 @@ fn stats(paths: &[PathBuf], format: &str, config: Option<&Path>, cwd: &Path) -> 
 }
 
 fn write_baseline(paths: &[PathBuf], output: Option<PathBuf>, config: Option<&Path>, cwd: &Path) -> ExitCode {
-    let first = paths.first().cloned().unwrap_or_else(|| PathBuf::from("."));
-    let (root, config) = match setup(first, config, &[], &[], cwd) {
+    let (root, config, targets) = match project(paths, config, cwd) {
         Ok(found) => found,
         Err(code) => return code,
     };
-    let paths = if paths.is_empty() { vec![PathBuf::from(".")] } else { paths.to_vec() };
-    let (targets, errors) = discover(&root, &paths, &config);
-    if let Some(e) = errors.first() {
-        return fail(format!("{}: {}", e.path.display(), e.message));
-    }
     let reports = Linter::new(&config).run(&targets);
     let baseline = Baseline::of(&reports);
     let file = output.unwrap_or_else(|| root.join(crate::baseline::DEFAULT_FILE));
