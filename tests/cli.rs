@@ -116,6 +116,18 @@ fn human_format_shows_the_code_the_rule_the_help_and_the_docs_line() {
 }
 
 #[test]
+fn event_types_held_in_string_constants_of_the_file_are_found() {
+    let src = "const TOOL_EXECUTING: &str = \"tool_executing\";\nstruct Events;\nimpl Events {\n    const STARTED: &'static str = \"agent_started\";\n}\n\nfn f(m: &Manager, kind: &str) {\n    m.send_to_user(\"u\", serde_json::json!({ \"type\": TOOL_EXECUTING, \"tool_name\": \"x\", \"tool_call_id\": \"c\" }));\n    m.send_event(Events::STARTED, 1);\n    if kind == TOOL_EXECUTING {}\n}\n";
+    let dir = project(&[("src/lib.rs", src)]);
+    let out = run(&["check", "--format", "short", "--select", "direct-event-payload"], dir.path());
+    assert_eq!(
+        stdout(&out),
+        "src/lib.rs:8:53: warning[direct-event-payload] hand-built `tool_executing` event (built as a literal)\n\
+         src/lib.rs:9:18: warning[direct-event-payload] hand-built `agent_started` event (named as a string to `send_event`)\n"
+    );
+}
+
+#[test]
 fn runs_as_a_cargo_subcommand() {
     let dir = project(&[("src/lib.rs", LEGACY)]);
     let out = run(&["agent-events", "check", "--format", "short"], dir.path());

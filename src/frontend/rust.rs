@@ -85,6 +85,9 @@ struct Walker<'a> {
     canonical_crates: &'a [String],
     facts: Facts,
     aliases: HashMap<String, Vec<String>>,
+    /// String constants defined in the file (`const TOOL_EXECUTING: &str = "tool_executing";`),
+    /// by name: a use of one is that string.
+    consts: HashMap<String, String>,
     body: BodyId,
     impl_self: Option<String>,
 }
@@ -175,7 +178,15 @@ impl<'a> Walker<'a> {
     fn new(base: usize, canonical_crates: &'a [String]) -> Self {
         let mut facts = Facts::default();
         facts.bodies.push(Body { name: None, tree: Node::empty() }); // body 0: item-level code
-        Walker { base, canonical_crates, facts, aliases: HashMap::new(), body: 0, impl_self: None }
+        Walker {
+            base,
+            canonical_crates,
+            facts,
+            aliases: HashMap::new(),
+            consts: HashMap::new(),
+            body: 0,
+            impl_self: None,
+        }
     }
 
     fn sp(&self, span: proc_macro2::Span) -> Span {
@@ -205,10 +216,24 @@ impl<'a> Walker<'a> {
 
     // ---- use items -------------------------------------------------------------------------
 
+    fn string_const(&mut self, name: &syn::Ident, value: &Expr) {
+        if let Expr::Lit(syn::ExprLit { lit: syn::Lit::Str(s), .. }) = core_expr(value) {
+            self.consts.insert(unraw(&name.to_string()), s.value());
+        }
+    }
+
     fn collect_aliases(&mut self, items: &[Item]) {
         for item in items {
             match item {
                 Item::Use(u) => self.use_tree(Vec::new(), &u.tree, false),
+                Item::Const(c) => self.string_const(&c.ident, &c.expr),
+                Item::Impl(i) => {
+                    for impl_item in &i.items {
+                        if let syn::ImplItem::Const(c) = impl_item {
+                            self.string_const(&c.ident, &c.expr);
+                        }
+                    }
+                }
                 Item::Mod(m) => {
                     if let Some((_, items)) = &m.content {
                         self.collect_aliases(items);
@@ -844,6 +869,12 @@ impl<'a> Walker<'a> {
     fn str_value(&self, e: &Expr) -> Option<(String, Span)> {
         match e {
             Expr::Lit(syn::ExprLit { lit: syn::Lit::Str(s), .. }) => Some((s.value(), self.span_of(s))),
+            // `TOOL_EXECUTING`, `Self::TOOL_EXECUTING`, `Events::TOOL_EXECUTING`: a string constant
+            // of this file.
+            Expr::Path(p) if p.qself.is_none() && p.path.segments.len() <= 2 => {
+                let name = last_ident(&p.path)?;
+                self.consts.get(&name).map(|v| (v.clone(), self.span_of(&p.path)))
+            }
             Expr::Reference(r) => self.str_value(&r.expr),
             Expr::Paren(p) => self.str_value(&p.expr),
             Expr::Group(g) => self.str_value(&g.expr),
