@@ -76,6 +76,8 @@ pub struct Arg {
     pub ident: Option<String>,
     /// The index of the map literal it is, when it is one.
     pub literal: Option<usize>,
+    /// When it is a closure: its body and its parameters' names.
+    pub closure: Option<(BodyId, Vec<String>)>,
 }
 
 /// A chain of member accesses from a root: `self.ctx.ws.as_ref()?.send`.

@@ -854,13 +854,28 @@ impl<'a> Walker<'a> {
         let mut nodes = Vec::with_capacity(args.len());
         for arg in args {
             let first_new = self.facts.literals.len();
+            let next_body = self.facts.bodies.len();
             nodes.push(self.expr(arg));
             let literal = self.literal_of(first_new, arg);
+            let closure = match core_expr(arg) {
+                Expr::Closure(c) => {
+                    let mut params = Vec::new();
+                    c.inputs.iter().for_each(|p| pat_idents(p, &mut params));
+                    Some((next_body, params))
+                }
+                _ => None,
+            };
             let ident = match core_expr(arg) {
                 Expr::Path(p) => p.path.get_ident().map(|i| unraw(&i.to_string())),
                 _ => None,
             };
-            facts.push(Arg { span: self.span_of(arg), str_lit: self.str_value(arg), ident, literal });
+            facts.push(Arg {
+                span: self.span_of(arg),
+                str_lit: self.str_value(arg),
+                ident,
+                literal,
+                closure,
+            });
         }
         (facts, nodes)
     }

@@ -20,8 +20,30 @@ fn manager_seg(cx: &Cx<'_>, chain: &Chain) -> Option<usize> {
     passes.then_some(at)
 }
 
+/// A sending method: one of `send-prefixes`, alone or followed by `_…` (`send`, `send_to_user`).
 fn is_send(cx: &Cx<'_>, method: &str) -> bool {
-    !cx.rule.listed("passthrough", method) && !cx.rule.listed("presence", method)
+    !cx.rule.listed("presence", method)
+        && cx
+            .rule
+            .list("send-prefixes")
+            .iter()
+            .any(|p| method == p || method.strip_prefix(p.as_str()).is_some_and(|rest| rest.starts_with('_')))
+}
+
+/// Whether a body calls a sending method on `name` (seen through passthrough methods).
+fn sends_through<'f>(cx: &Cx<'f>, body: usize, name: &str) -> Option<&'f crate::facts::Call> {
+    cx.facts.calls.iter().find(|call| {
+        call.body == body
+            && is_send(cx, &call.name)
+            && call.receiver.as_ref().is_some_and(|r| {
+                r.root == Root::Ident(name.to_owned())
+                    && r.segs.iter().all(|s| match s.kind {
+                        SegKind::Try | SegKind::Await => true,
+                        SegKind::Method(_) => cx.rule.listed("passthrough", &s.name),
+                        _ => false,
+                    })
+            })
+    })
 }
 
 pub fn check(cx: &Cx<'_>, hits: &mut Vec<Hit>) {
@@ -30,13 +52,23 @@ pub fn check(cx: &Cx<'_>, hits: &mut Vec<Hit>) {
     for call in facts.calls.iter().filter(|c| c.is_method()) {
         let Some(chain) = &call.receiver else { continue };
         let Some(at) = manager_seg(cx, chain) else { continue };
-        if is_send(cx, &call.name) && seen.insert(chain.segs[at].span) {
-            hits.push(
-                Hit::at(chain.segs[at].span)
-                    .arg("accessor", chain.segs[at].name.as_str())
-                    .arg("method", call.name.as_str())
-                    .label(call.name_span, "sends here"),
-            );
+        // `….map(|m| m.send_…())`: the closure decides whether the manager is used to send.
+        let closures: Vec<&(usize, Vec<String>)> =
+            call.args.iter().filter_map(|a| a.closure.as_ref()).collect();
+        let send = if closures.is_empty() {
+            is_send(cx, &call.name).then_some(call)
+        } else {
+            closures.iter().find_map(|(body, params)| sends_through(cx, *body, params.first()?))
+        };
+        if let Some(send) = send {
+            if seen.insert(chain.segs[at].span) {
+                hits.push(
+                    Hit::at(chain.segs[at].span)
+                        .arg("accessor", chain.segs[at].name.as_str())
+                        .arg("method", send.name.as_str())
+                        .label(send.name_span, "sends here"),
+                );
+            }
         }
     }
     for binding in &facts.bindings {
