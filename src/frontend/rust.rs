@@ -688,7 +688,12 @@ impl<'a> Walker<'a> {
                 self.mac(&m.mac, span)
             }
             Expr::Match(m) => {
+                let first_new = self.facts.literals.len();
                 let scrutinee = self.expr(&m.expr);
+                // `match &ctx.ws { Some(m) => m.send_…() }` binds `m` like `if let` does.
+                for arm in &m.arms {
+                    self.bind(&arm.pat, &m.expr, first_new);
+                }
                 let arms = m
                     .arms
                     .iter()
