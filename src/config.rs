@@ -106,8 +106,6 @@ struct PyTool {
 /// The configuration in force for a run.
 #[derive(Debug)]
 pub struct Config {
-    /// Where it was read from, if anywhere.
-    pub source: Option<PathBuf>,
     /// Warnings about the configuration (e.g. a second configuration that is ignored).
     pub warnings: Vec<String>,
     /// Every rule with its configured lists.
@@ -192,17 +190,12 @@ impl Config {
                 }
             }
         };
-        let path = source.clone().unwrap_or_else(|| root.join("agent-events.toml"));
-        Config::from_raw(raw, &path, source, warnings)
+        let path = source.unwrap_or_else(|| root.join("agent-events.toml"));
+        Config::from_raw(raw, &path, warnings)
     }
 
     /// The configuration built from its written form; `path` names it in errors.
-    pub fn from_raw(
-        raw: RawConfig,
-        path: &Path,
-        source: Option<PathBuf>,
-        warnings: Vec<String>,
-    ) -> Result<Config, ConfigError> {
+    pub fn from_raw(raw: RawConfig, path: &Path, warnings: Vec<String>) -> Result<Config, ConfigError> {
         let err = |message: String| ConfigError { path: path.to_owned(), message };
         let mut defs = builtin_defs();
         for extra in &raw.extra_rules {
@@ -291,7 +284,6 @@ impl Config {
         canonical_paths
             .extend(raw.canonical_paths.iter().map(|p| p.split("::").map(str::to_owned).collect()));
         Ok(Config {
-            source,
             warnings,
             rules,
             levels,
@@ -379,7 +371,7 @@ mod tests {
 
     fn config(text: &str) -> Result<Config, ConfigError> {
         let raw: RawConfig = parse_toml(Path::new("agent-events.toml"), text)?;
-        Config::from_raw(raw, Path::new("agent-events.toml"), None, Vec::new())
+        Config::from_raw(raw, Path::new("agent-events.toml"), Vec::new())
     }
 
     #[test]

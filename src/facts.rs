@@ -27,8 +27,6 @@ pub struct Facts {
     pub sink_impls: Vec<String>,
     /// One control-flow tree per function, closure and async body.
     pub bodies: Vec<Body>,
-    /// Whether the whole file is canonical code (the runtime's own crates, configured paths).
-    pub canonical: bool,
     /// The attribute paths on `impl` blocks, by the self type (`agent_events`).
     pub impl_attrs: Vec<(String, Vec<String>)>,
 }

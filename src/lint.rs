@@ -303,10 +303,8 @@ impl<'c> Linter<'c> {
         let body = &text[base..];
         for finding in findings.iter_mut().filter(|f| wanted(f)) {
             let Some(rule) = self.config.rules.iter().find(|r| r.def.id == finding.rule) else { continue };
-            let within = Span::new(
-                finding.span.start - base.min(finding.span.start),
-                finding.span.end.saturating_sub(base),
-            );
+            let within =
+                Span::new(finding.span.start.saturating_sub(base), finding.span.end.saturating_sub(base));
             let fix = rule.rewrites.iter().find_map(|rw| crate::rewrite::fix_for(rw, body, &file, within));
             if let Some(mut fix) = fix {
                 for edit in &mut fix.edits {

@@ -16,7 +16,7 @@ use quote::ToTokens;
 use syn::visit::Visit;
 
 use crate::fix::{Applicability, Edit, Fix};
-use crate::source::Span;
+use crate::source::{indentation_at, Span};
 
 const VAR: &str = "__ae_var_";
 const LIST: &str = "__ae_list_";
@@ -322,11 +322,6 @@ fn is_expr(toks: &[Tok]) -> bool {
     syn::parse2::<syn::Expr>(stream).is_ok()
 }
 
-fn indent_at(text: &str, offset: usize) -> String {
-    let line_start = text[..offset].rfind('\n').map_or(0, |i| i + 1);
-    text[line_start..].chars().take_while(|c| *c == ' ' || *c == '\t').collect()
-}
-
 #[derive(Default)]
 struct Candidates {
     exprs: Vec<(Span, TokenStream)>,
@@ -378,7 +373,7 @@ pub fn fix_for(rewrite: &Rewrite, text: &str, file: &syn::File, within: Span) ->
             for (span, tokens) in found.exprs.iter().rev() {
                 let mut binds = Binds::new();
                 if m.seq(pats, &toks(tokens.clone()), &mut binds, &mut BTreeMap::new()) {
-                    let content = m.render(&rewrite.pieces[0], &binds, &indent_at(text, span.start));
+                    let content = m.render(&rewrite.pieces[0], &binds, indentation_at(text, span.start));
                     edits.push(Edit { span: *span, content });
                     break;
                 }
@@ -396,7 +391,7 @@ pub fn fix_for(rewrite: &Rewrite, text: &str, file: &syn::File, within: Span) ->
                             continue;
                         }
                         for (run, piece) in runs.iter().zip(&rewrite.pieces) {
-                            let content = m.render(piece, &binds, &indent_at(text, run.start));
+                            let content = m.render(piece, &binds, indentation_at(text, run.start));
                             edits.push(Edit { span: *run, content });
                         }
                         break 'blocks;

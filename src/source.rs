@@ -76,6 +76,13 @@ impl LineIndex {
     }
 }
 
+/// The whitespace that starts the line holding `offset`.
+pub fn indentation_at(text: &str, offset: usize) -> &str {
+    let line_start = text[..offset].rfind('\n').map_or(0, |i| i + 1);
+    let line = &text[line_start..];
+    &line[..line.len() - line.trim_start_matches([' ', '\t']).len()]
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -67,8 +67,7 @@ fn on_a_workspace_where_every_file_is_legacy_code() {
 
 #[test]
 fn every_rule_s_documented_bad_example_passes_the_prefilter() {
-    let config =
-        Config::from_raw(RawConfig::default(), Path::new("agent-events.toml"), None, Vec::new()).unwrap();
+    let config = Config::from_raw(RawConfig::default(), Path::new("agent-events.toml"), Vec::new()).unwrap();
     let linter = Linter::new(&config);
     let prefilter = linter.prefilter().unwrap();
     for def in builtin_defs().iter().filter(|d| d.id != "parse-error") {

@@ -7,8 +7,7 @@ use cargo_agent_events::lint::Linter;
 use cargo_agent_events::rules::builtin_defs;
 
 fn lint(text: &str) -> Vec<String> {
-    let config =
-        Config::from_raw(RawConfig::default(), Path::new("agent-events.toml"), None, Vec::new()).unwrap();
+    let config = Config::from_raw(RawConfig::default(), Path::new("agent-events.toml"), Vec::new()).unwrap();
     let linter = Linter::new(&config);
     linter.lint_text("src/example.rs", &[], text).findings.into_iter().map(|f| f.rule).collect()
 }

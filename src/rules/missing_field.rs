@@ -109,8 +109,7 @@ fn add_fields(text: &str, literal: &MapLiteral, event: &str, missing: &[&String]
     let mut content = String::new();
     let mut need_comma = last != ',' && last != '{';
     if multi_line {
-        let line_start = text[..at].rfind('\n').map_or(0, |i| i + 1);
-        let indent: String = text[line_start..].chars().take_while(|c| *c == ' ' || *c == '\t').collect();
+        let indent = crate::source::indentation_at(text, at);
         for field in missing {
             if need_comma {
                 content.push(',');
