@@ -5,13 +5,14 @@ use std::io::{IsTerminal, Read, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use clap::{Args, Parser, Subcommand, ValueEnum};
+use clap::{Args, CommandFactory, FromArgMatches, Parser, Subcommand, ValueEnum};
 
 use crate::baseline::Baseline;
 use crate::config::Config;
 use crate::diagnostic::Severity;
 use crate::discover::{discover, find_root, relative, Packages, Target};
 use crate::fixer;
+use crate::frontend::Lang;
 use crate::lint::Linter;
 use crate::report::{self, Format};
 use crate::rules::Level;
@@ -53,6 +54,9 @@ enum Command {
         /// Read the configuration from this file.
         #[arg(long)]
         config: Option<PathBuf>,
+        /// Lint only files of these languages (comma-separated: `rust`, `python`).
+        #[arg(long, value_enum, value_delimiter = ',')]
+        lang: Vec<LangArg>,
     },
     /// Writes a baseline of every current finding (`check --baseline` then fails only on new ones).
     Baseline {
@@ -64,6 +68,9 @@ enum Command {
         /// Read the configuration from this file.
         #[arg(long)]
         config: Option<PathBuf>,
+        /// Lint only files of these languages (comma-separated: `rust`, `python`).
+        #[arg(long, value_enum, value_delimiter = ',')]
+        lang: Vec<LangArg>,
     },
 }
 
@@ -89,6 +96,25 @@ struct FixArgs {
     /// Read the configuration from this file.
     #[arg(long)]
     config: Option<PathBuf>,
+    /// Fix only files of these languages (comma-separated: `rust`, `python`).
+    #[arg(long, value_enum, value_delimiter = ',')]
+    lang: Vec<LangArg>,
+}
+
+/// A language on the command line.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+enum LangArg {
+    Rust,
+    Python,
+}
+
+fn langs(args: &[LangArg]) -> Vec<Lang> {
+    args.iter()
+        .map(|l| match l {
+            LangArg::Rust => Lang::Rust,
+            LangArg::Python => Lang::Python,
+        })
+        .collect()
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
@@ -141,6 +167,9 @@ struct CheckArgs {
     /// Print the prefilter's strings, one per line, and exit.
     #[arg(long)]
     print_prefilter: bool,
+    /// Lint only files of these languages (comma-separated: `rust`, `python`).
+    #[arg(long, value_enum, value_delimiter = ',')]
+    lang: Vec<LangArg>,
 }
 
 /// Usage, configuration or internal error: exit 2.
@@ -154,7 +183,20 @@ pub fn main(args: impl IntoIterator<Item = std::ffi::OsString>) -> ExitCode {
     // `cargo agent-events …` runs this binary as `cargo-agent-events agent-events …`.
     let args =
         args.into_iter().enumerate().filter(|(i, a)| !(*i == 1 && a == "agent-events")).map(|(_, a)| a);
-    let cli = match Cli::try_parse_from(args) {
+    let mut args: Vec<std::ffi::OsString> = args.collect();
+    // Installed from the Python wheel, the program is `agent-events`.
+    let bin_name = match args.first().map(Path::new).and_then(Path::file_stem) {
+        Some(stem) if stem == "agent-events" => "agent-events",
+        _ => "cargo agent-events",
+    };
+    if args.is_empty() {
+        args.push(bin_name.into());
+    }
+    let parsed = Cli::command()
+        .bin_name(bin_name)
+        .try_get_matches_from(args)
+        .and_then(|matches| Cli::from_arg_matches(&matches));
+    let cli = match parsed {
         Ok(cli) => cli,
         Err(e) => {
             let _ = e.print();
@@ -167,9 +209,11 @@ pub fn main(args: impl IntoIterator<Item = std::ffi::OsString>) -> ExitCode {
         Command::Rules { config } => rules(&cwd, config.as_deref()),
         Command::Explain { rule } => explain(&rule),
         Command::Fix(args) => fix(args, &cwd),
-        Command::Stats { paths, format, config } => stats(&paths, &format, config.as_deref(), &cwd),
-        Command::Baseline { paths, output, config } => {
-            write_baseline(&paths, output, config.as_deref(), &cwd)
+        Command::Stats { paths, format, config, lang } => {
+            stats(&paths, &format, config.as_deref(), &lang, &cwd)
+        }
+        Command::Baseline { paths, output, config, lang } => {
+            write_baseline(&paths, output, config.as_deref(), &lang, &cwd)
         }
         Command::Schema => {
             let schema = agent_events_schema::json_schema();
@@ -185,10 +229,12 @@ fn setup(
     config: Option<&Path>,
     select: &[String],
     ignore: &[String],
+    lang: &[LangArg],
     cwd: &Path,
 ) -> Result<(PathBuf, Config), ExitCode> {
     let root = find_root(&first, cwd);
     let mut config = Config::load(&root, config).map_err(fail)?;
+    config.langs = langs(lang);
     for warning in &config.warnings {
         eprintln!("warning: {warning}");
     }
@@ -210,10 +256,11 @@ fn setup(
 fn project(
     paths: &[PathBuf],
     config: Option<&Path>,
+    lang: &[LangArg],
     cwd: &Path,
 ) -> Result<(PathBuf, Config, Vec<Target>), ExitCode> {
     let first = paths.first().cloned().unwrap_or_else(|| PathBuf::from("."));
-    let (root, config) = setup(first, config, &[], &[], cwd)?;
+    let (root, config) = setup(first, config, &[], &[], lang, cwd)?;
     let paths = if paths.is_empty() { vec![PathBuf::from(".")] } else { paths.to_vec() };
     let (targets, errors) = discover(&root, &paths, &config);
     match errors.first() {
@@ -228,14 +275,18 @@ fn check(args: CheckArgs, cwd: &Path) -> ExitCode {
         .clone()
         .or_else(|| args.paths.first().cloned())
         .unwrap_or_else(|| PathBuf::from("."));
-    let (root, config) = match setup(first, args.config.as_deref(), &args.select, &args.ignore, cwd) {
+    let (root, config) = match setup(first, args.config.as_deref(), &args.select, &args.ignore, &args.lang, cwd) {
         Ok(found) => found,
         Err(code) => return code,
     };
     let linter =
         if args.no_prefilter { Linter::new(&config).without_prefilter() } else { Linter::new(&config) };
     if args.print_prefilter {
-        for needle in linter.prefilter().map_or(&[][..], |p| p.needles()) {
+        let mut needles = BTreeSet::new();
+        for lang in Lang::ALL.into_iter().filter(|l| config.lints(*l)) {
+            needles.extend(linter.prefilter(lang).map_or(&[][..], |p| p.needles()));
+        }
+        for needle in needles {
             println!("{needle}");
         }
         return ExitCode::SUCCESS;
@@ -247,8 +298,9 @@ fn check(args: CheckArgs, cwd: &Path) -> ExitCode {
                 return fail(format!("cannot read standard input: {e}"));
             }
             let path = if name.is_absolute() { name.clone() } else { cwd.join(name) };
-            let module = Packages::default().module_of(&path.canonicalize().unwrap_or_else(|_| path.clone()));
-            let rel = relative(&root, &path.canonicalize().unwrap_or(path));
+            let absolute = path.canonicalize().unwrap_or(path);
+            let rel = relative(&root, &absolute);
+            let module = Packages::default().module_of(&absolute, &rel);
             (vec![linter.lint_bytes(&rel, &module, &bytes)], 1)
         }
         None => {
@@ -317,7 +369,7 @@ fn check(args: CheckArgs, cwd: &Path) -> ExitCode {
 
 fn fix(args: FixArgs, cwd: &Path) -> ExitCode {
     let first = args.paths.first().cloned().unwrap_or_else(|| PathBuf::from("."));
-    let (root, config) = match setup(first, args.config.as_deref(), &args.select, &args.ignore, cwd) {
+    let (root, config) = match setup(first, args.config.as_deref(), &args.select, &args.ignore, &args.lang, cwd) {
         Ok(found) => found,
         Err(code) => return code,
     };
@@ -369,8 +421,8 @@ fn fix(args: FixArgs, cwd: &Path) -> ExitCode {
     ExitCode::SUCCESS
 }
 
-fn stats(paths: &[PathBuf], format: &str, config: Option<&Path>, cwd: &Path) -> ExitCode {
-    let (_, config, targets) = match project(paths, config, cwd) {
+fn stats(paths: &[PathBuf], format: &str, config: Option<&Path>, lang: &[LangArg], cwd: &Path) -> ExitCode {
+    let (_, config, targets) = match project(paths, config, lang, cwd) {
         Ok(found) => found,
         Err(code) => return code,
     };
@@ -385,8 +437,14 @@ fn stats(paths: &[PathBuf], format: &str, config: Option<&Path>, cwd: &Path) -> 
     ExitCode::SUCCESS
 }
 
-fn write_baseline(paths: &[PathBuf], output: Option<PathBuf>, config: Option<&Path>, cwd: &Path) -> ExitCode {
-    let (root, config, targets) = match project(paths, config, cwd) {
+fn write_baseline(
+    paths: &[PathBuf],
+    output: Option<PathBuf>,
+    config: Option<&Path>,
+    lang: &[LangArg],
+    cwd: &Path,
+) -> ExitCode {
+    let (root, config, targets) = match project(paths, config, lang, cwd) {
         Ok(found) => found,
         Err(code) => return code,
     };

@@ -10,6 +10,7 @@ use std::path::{Path, PathBuf};
 use globset::{Glob, GlobSet, GlobSetBuilder};
 use serde::Deserialize;
 
+use crate::frontend::Lang;
 use crate::rules::{builtin_defs, ActiveRule, Level, RuleDef};
 
 /// A configuration that could not be read or is invalid.
@@ -39,9 +40,13 @@ pub struct RawConfig {
     /// Globs of files and folders never linted.
     #[serde(default)]
     pub exclude: Vec<String>,
-    /// Module paths of canonical code (`my_app::events`), besides the runtime's own crates.
+    /// Module paths of canonical code (`my_app::events`, `app.events.adapter`), besides the
+    /// runtime's own crates.
     #[serde(default)]
     pub canonical_paths: Vec<String>,
+    /// Python: call patterns of the project's canonical adapter (`self._adapter.emit_*`).
+    #[serde(default)]
+    pub canonical_calls: Vec<String>,
     /// Application event types and their required fields.
     #[serde(default)]
     pub custom_events: BTreeMap<String, CustomEventConfig>,
@@ -49,7 +54,7 @@ pub struct RawConfig {
     #[serde(default)]
     pub extra_rules: Vec<String>,
     /// Per-rule settings: `level` and the rule's name lists (`<list>` replaces, `extend-<list>`
-    /// adds).
+    /// adds), also for one language only (`[rules.<id>.python]`).
     #[serde(default)]
     pub rules: BTreeMap<String, toml::Table>,
     /// Rule levels for some paths.
@@ -108,8 +113,14 @@ struct PyTool {
 pub struct Config {
     /// Warnings about the configuration (e.g. a second configuration that is ignored).
     pub warnings: Vec<String>,
-    /// Every rule with its configured lists.
+    /// Every rule with its configured lists, for Rust files.
     pub rules: Vec<ActiveRule>,
+    /// The same rules with their Python lists and help.
+    pub python_rules: Vec<ActiveRule>,
+    /// Python: call patterns of the project's canonical adapter.
+    pub canonical_calls: Vec<String>,
+    /// The languages linted (`--lang`); all when empty.
+    pub langs: Vec<Lang>,
     /// Rule id → configured default level.
     pub levels: BTreeMap<String, Level>,
     include: Option<GlobSet>,
@@ -210,8 +221,9 @@ impl Config {
         let mut rules: Vec<ActiveRule> = defs.into_iter().map(ActiveRule::new).collect();
         let mut levels: BTreeMap<String, Level> =
             rules.iter().map(|r| (r.def.id.clone(), r.def.level)).collect();
+        let mut python_rules: Vec<ActiveRule> = rules.iter().map(|r| r.for_lang(Lang::Python)).collect();
         for (id, table) in &raw.rules {
-            let Some(rule) = rules.iter_mut().find(|r| &r.def.id == id) else {
+            let Some(index) = rules.iter().position(|r| &r.def.id == id) else {
                 return Err(err(format!("`rules.{id}`: there is no rule `{id}`")));
             };
             for (key, value) in table {
@@ -233,32 +245,21 @@ impl Config {
                     for (i, def) in defs.into_iter().enumerate() {
                         let rewrite = crate::rewrite::Rewrite::new(def)
                             .map_err(|e| err(format!("`{at}[{i}]`: {e}")))?;
-                        rule.rewrites.push(rewrite);
+                        rules[index].rewrites.push(rewrite);
                     }
                     continue;
                 }
-                let (list, extend) = match key.strip_prefix("extend-") {
-                    Some(list) => (list, true),
-                    None => (key.as_str(), false),
-                };
-                if !rule.def.lists.contains_key(list) {
-                    let mut known: Vec<String> = vec!["level".into(), "rewrites".into()];
-                    for l in rule.def.lists.keys() {
-                        known.push(l.clone());
-                        known.push(format!("extend-{l}"));
+                if key == "python" {
+                    let table = value
+                        .as_table()
+                        .ok_or_else(|| err(format!("`{at}`: must be a table of name lists")))?;
+                    for (key, value) in table {
+                        set_list(&mut python_rules[index], &format!("{at}.{key}"), key, value).map_err(err)?;
                     }
-                    return Err(err(format!("`{at}`: unknown key (expected one of {})", known.join(", "))));
+                    continue;
                 }
-                let values = value
-                    .as_array()
-                    .and_then(|a| a.iter().map(|v| v.as_str().map(str::to_owned)).collect::<Option<Vec<_>>>())
-                    .ok_or_else(|| err(format!("`{at}`: must be a list of strings")))?;
-                let slot = rule.lists.entry(list.to_owned()).or_default();
-                if extend {
-                    slot.extend(values);
-                } else {
-                    *slot = values;
-                }
+                set_list(&mut rules[index], &at, key, value).map_err(err)?;
+                set_list(&mut python_rules[index], &at, key, value).map_err(err)?;
             }
         }
         let mut overrides = Vec::new();
@@ -281,11 +282,24 @@ impl Config {
         }
         let mut canonical_paths: Vec<Vec<String>> =
             CANONICAL_CRATES.iter().map(|c| vec![(*c).to_owned()]).collect();
-        canonical_paths
-            .extend(raw.canonical_paths.iter().map(|p| p.split("::").map(str::to_owned).collect()));
+        canonical_paths.extend(raw.canonical_paths.iter().map(|p| {
+            let sep = if p.contains("::") { "::" } else { "." };
+            p.split(sep).map(str::to_owned).collect()
+        }));
+        for (i, pattern) in raw.canonical_calls.iter().enumerate() {
+            let (receiver, method) = pattern.rsplit_once('.').unwrap_or_default();
+            if receiver.is_empty() || method.is_empty() || pattern.contains(char::is_whitespace) {
+                return Err(err(format!(
+                    "`canonical-calls[{i}]`: `{pattern}` is not a call pattern like `self._adapter.emit_*`"
+                )));
+            }
+        }
         Ok(Config {
             warnings,
             rules,
+            python_rules,
+            canonical_calls: raw.canonical_calls,
+            langs: Vec::new(),
             levels,
             include: if raw.include.is_empty() {
                 None
@@ -298,6 +312,19 @@ impl Config {
             custom_events,
             disabled: Default::default(),
         })
+    }
+
+    /// The rules as they apply to files of `lang`.
+    pub fn rules_for(&self, lang: Lang) -> &[ActiveRule] {
+        match lang {
+            Lang::Rust => &self.rules,
+            Lang::Python => &self.python_rules,
+        }
+    }
+
+    /// Whether files of `lang` are linted.
+    pub fn lints(&self, lang: Lang) -> bool {
+        self.langs.is_empty() || self.langs.contains(&lang)
     }
 
     /// Whether a file (path relative to the root, `/`-separated) is linted at all.
@@ -344,6 +371,34 @@ impl Config {
     pub fn is_canonical_module(&self, module: &[String]) -> bool {
         self.canonical_paths.iter().any(|p| module.len() >= p.len() && module[..p.len()] == p[..])
     }
+}
+
+/// Sets one name list of a rule from a configuration key: `<list>` replaces it, `extend-<list>`
+/// adds to it. The error names the key.
+fn set_list(rule: &mut ActiveRule, at: &str, key: &str, value: &toml::Value) -> Result<(), String> {
+    let (list, extend) = match key.strip_prefix("extend-") {
+        Some(list) => (list, true),
+        None => (key, false),
+    };
+    if !rule.def.lists.contains_key(list) {
+        let mut known: Vec<String> = vec!["level".into(), "rewrites".into(), "python".into()];
+        for l in rule.def.lists.keys() {
+            known.push(l.clone());
+            known.push(format!("extend-{l}"));
+        }
+        return Err(format!("`{at}`: unknown key (expected one of {})", known.join(", ")));
+    }
+    let values = value
+        .as_array()
+        .and_then(|a| a.iter().map(|v| v.as_str().map(str::to_owned)).collect::<Option<Vec<_>>>())
+        .ok_or_else(|| format!("`{at}`: must be a list of strings"))?;
+    let slot = rule.lists.entry(list.to_owned()).or_default();
+    if extend {
+        slot.extend(values);
+    } else {
+        *slot = values;
+    }
+    Ok(())
 }
 
 fn read(path: &Path) -> Result<String, ConfigError> {

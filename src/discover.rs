@@ -9,6 +9,7 @@ use ignore::WalkBuilder;
 use serde::Deserialize;
 
 use crate::config::Config;
+use crate::frontend::Lang;
 
 /// One file to lint.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
@@ -91,8 +92,16 @@ impl Packages {
         found
     }
 
-    /// The module path of a file: its crate, then the modules under `src/`.
-    pub fn module_of(&mut self, path: &Path) -> Vec<String> {
+    /// The module path of a file: for Rust, its crate, then the modules under `src/`; for
+    /// Python, its dotted module from the project root (`rel`), without a leading `src`.
+    pub fn module_of(&mut self, path: &Path, rel: &str) -> Vec<String> {
+        match Lang::of(path) {
+            Some(Lang::Python) => python_module(rel),
+            _ => self.crate_module_of(path),
+        }
+    }
+
+    fn crate_module_of(&mut self, path: &Path) -> Vec<String> {
         let Some((dir, name)) = path.parent().and_then(|p| self.package_of(p)) else { return Vec::new() };
         let mut module = vec![name];
         if let Ok(rest) = path.strip_prefix(dir.join("src")) {
@@ -111,9 +120,25 @@ impl Packages {
     }
 }
 
-/// Whether a file is one the front-ends read.
-pub fn is_source(path: &Path) -> bool {
-    path.extension().is_some_and(|e| e == "rs")
+/// `app/events/adapter.py` → `["app", "events", "adapter"]`; `pkg/__init__.py` → `["pkg"]`.
+pub fn python_module(rel: &str) -> Vec<String> {
+    let mut parts: Vec<String> = rel.split('/').map(str::to_owned).collect();
+    if let Some(last) = parts.last_mut() {
+        let stem = last.rsplit_once('.').map_or(last.as_str(), |(stem, _)| stem).to_owned();
+        *last = stem;
+    }
+    if parts.last().is_some_and(|p| p == "__init__") {
+        parts.pop();
+    }
+    if parts.len() > 1 && parts[0] == "src" {
+        parts.remove(0);
+    }
+    parts
+}
+
+/// The language of a file the front-ends read, if it is one and its language is linted.
+pub fn source_lang(path: &Path, config: &Config) -> Option<Lang> {
+    Lang::of(path).filter(|l| config.lints(*l))
 }
 
 /// Every file to lint under `paths`, sorted by relative path, each once.
@@ -152,7 +177,10 @@ pub fn discover(root: &Path, paths: &[PathBuf], config: &Config) -> (Vec<Target>
                 }
             };
             let path = entry.path();
-            if !entry.file_type().is_some_and(|t| t.is_file()) || !(given_is_file || is_source(path)) {
+            if !entry.file_type().is_some_and(|t| t.is_file())
+                || !((given_is_file && Lang::of(path).is_none_or(|l| config.lints(l)))
+                    || source_lang(path, config).is_some())
+            {
                 continue;
             }
             let absolute = path.to_owned();
@@ -161,7 +189,7 @@ pub fn discover(root: &Path, paths: &[PathBuf], config: &Config) -> (Vec<Target>
                 continue;
             }
             if seen.insert(absolute.clone()) {
-                let module = packages.module_of(&absolute);
+                let module = packages.module_of(&absolute, &rel);
                 targets.push(Target { rel, path: path.to_owned(), module });
             }
         }
@@ -180,11 +208,14 @@ mod tests {
         std::fs::create_dir_all(dir.join("src/events")).unwrap();
         std::fs::write(dir.join("Cargo.toml"), "[package]\nname = \"my-app\"\n").unwrap();
         let mut packages = Packages::default();
-        let mut module = |p: &str| packages.module_of(&dir.join(p));
+        let mut module = |p: &str| packages.module_of(&dir.join(p), p);
         assert_eq!(module("src/lib.rs"), ["my_app"]);
         assert_eq!(module("src/events/mod.rs"), ["my_app", "events"]);
         assert_eq!(module("src/events/bridge.rs"), ["my_app", "events", "bridge"]);
         assert_eq!(module("tests/it.rs"), ["my_app"]);
         std::fs::remove_dir_all(&dir).unwrap();
+        assert_eq!(python_module("app/events/adapter.py"), ["app", "events", "adapter"]);
+        assert_eq!(python_module("src/app/__init__.py"), ["app"]);
+        assert_eq!(python_module("tests/test_x.py"), ["tests", "test_x"]);
     }
 }

@@ -157,6 +157,8 @@ pub enum LiteralKind {
     MapFrom,
     /// A struct literal, with its path.
     Struct(String),
+    /// A Python dict: `{"type": …}` or `dict(type=…)`.
+    Dict,
 }
 
 /// One entry of a map literal.
@@ -183,7 +185,7 @@ pub enum Value {
     Other,
 }
 
-/// `binding["k1"]["k2"] = …`.
+/// `binding["k1"]["k2"] = …` (Rust `json!` values and Python dicts).
 #[derive(Debug, Clone)]
 pub struct IndexAssign {
     /// The indexed variable.
@@ -194,6 +196,8 @@ pub struct IndexAssign {
     pub span: Span,
     /// The body it is in.
     pub body: BodyId,
+    /// The assigned value, when it is a string.
+    pub value: Option<(String, Span)>,
 }
 
 /// A name bound to a member chain.
@@ -299,7 +303,7 @@ pub enum Node {
         /// Whether the loop only ends by `break`.
         infinite: bool,
     },
-    /// Control leaves: `?`, `return`, `break`, `continue`.
+    /// Control leaves: `?`, `return`, `raise`, `break`, `continue`.
     Exit(Exit),
     /// A call (index into [`Facts::calls`]).
     Call(usize),
@@ -330,6 +334,8 @@ pub enum ExitKind {
     Question,
     /// `return`
     Return,
+    /// `raise`, outside any `try` with handlers.
+    Raise,
     /// `break`, with its label.
     Break(Option<String>),
     /// `continue`, with its label.

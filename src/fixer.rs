@@ -77,9 +77,7 @@ pub fn plan(linter: &Linter<'_>, targets: &[Target], unsafe_fixes: bool) -> Plan
             if applied == 0 || fixed == text {
                 continue;
             }
-            let parsed = syn::parse_file(fixed.strip_prefix('\u{feff}').unwrap_or(&fixed)).map(drop);
-            proc_macro2::extra::invalidate_current_thread_spans();
-            if let Err(e) = parsed {
+            if let Err(e) = parses(&targets[*i].rel, &fixed) {
                 refused.insert(*i);
                 plan.refused.push((targets[*i].rel.clone(), format!("the fixed file would not parse ({e})")));
                 continue;
@@ -194,4 +192,19 @@ pub fn write(root: &Path, plan: &Plan, verify: Option<&str>) -> io::Result<Writt
         write_atomic(&change.path, change.fixed.as_bytes())?;
     }
     Ok(Written::Done)
+}
+
+/// Whether a fixed file still parses in its language; the parser's message when not.
+fn parses(rel: &str, text: &str) -> Result<(), String> {
+    match crate::frontend::Lang::of_name(rel) {
+        crate::frontend::Lang::Rust => {
+            let parsed = syn::parse_file(text.strip_prefix('\u{feff}').unwrap_or(text)).map(drop);
+            proc_macro2::extra::invalidate_current_thread_spans();
+            parsed.map_err(|e| e.to_string())
+        }
+        crate::frontend::Lang::Python => {
+            let parsed = ruff_python_parser::parse_module(text);
+            parsed.map(drop).map_err(|e| e.error.to_string())
+        }
+    }
 }

@@ -5,11 +5,10 @@ use std::sync::Arc;
 use aho_corasick::AhoCorasick;
 use rayon::prelude::*;
 
-use crate::comments::rust_comments;
 use crate::config::{Config, CANONICAL_CRATES};
 use crate::diagnostic::{Finding, FindingFix, Label, PlacedEdit, Severity};
 use crate::discover::Target;
-use crate::frontend;
+use crate::frontend::{self, Lang};
 use crate::rules::{self, ActiveRule, Cx, Events, Hit, Kind, Level};
 use crate::source::{LineIndex, Span};
 use crate::suppress::{self, Scope};
@@ -34,8 +33,9 @@ pub struct FileReport {
 pub struct Linter<'c> {
     config: &'c Config,
     events: Events,
-    canonical_crates: Vec<String>,
-    prefilter: Option<Prefilter>,
+    options: frontend::Options,
+    /// Per language (in the order of [`Lang::ALL`]), when on.
+    prefilters: Option<Vec<Prefilter>>,
 }
 
 /// Skips, without parsing, the files in which no active rule can fire: each rule needs one
@@ -48,10 +48,10 @@ pub struct Prefilter {
 }
 
 impl Prefilter {
-    /// The prefilter of the rules that may report in this configuration.
-    pub fn new(config: &Config, events: &Events) -> Prefilter {
+    /// The prefilter of the rules that may report on files of `lang` in this configuration.
+    pub fn new(config: &Config, events: &Events, lang: Lang) -> Prefilter {
         let mut groups_by_rule: Vec<Vec<Vec<String>>> = Vec::new();
-        for rule in config.rules.iter().filter(|r| config.may_report(&r.def.id)) {
+        for rule in config.rules_for(lang).iter().filter(|r| config.may_report(&r.def.id)) {
             match rules::needles(&rules::Needles { events, rule }) {
                 Some(groups) => groups_by_rule.push(groups),
                 None if rule.kind == Kind::UnusedSuppression => {
@@ -128,19 +128,24 @@ impl<'c> Linter<'c> {
         let events = Events::new(config.custom_events.iter().cloned());
         let mut canonical_crates: Vec<String> = CANONICAL_CRATES.iter().map(|c| (*c).to_owned()).collect();
         canonical_crates.extend(config.canonical_paths.iter().filter(|p| p.len() == 1).map(|p| p[0].clone()));
-        let prefilter = Some(Prefilter::new(config, &events));
-        Linter { config, events, canonical_crates, prefilter }
+        let options = frontend::Options {
+            canonical_crates,
+            python: frontend::python::Options { canonical_calls: config.canonical_calls.clone() },
+        };
+        let prefilters = Some(Lang::ALL.iter().map(|l| Prefilter::new(config, &events, *l)).collect());
+        Linter { config, events, options, prefilters }
     }
 
     /// Parses every file, even those the prefilter would skip (`--no-prefilter`).
     pub fn without_prefilter(mut self) -> Self {
-        self.prefilter = None;
+        self.prefilters = None;
         self
     }
 
-    /// The prefilter in force, if any.
-    pub fn prefilter(&self) -> Option<&Prefilter> {
-        self.prefilter.as_ref()
+    /// The prefilter in force for files of `lang`, if any.
+    pub fn prefilter(&self, lang: Lang) -> Option<&Prefilter> {
+        let at = Lang::ALL.iter().position(|l| *l == lang)?;
+        self.prefilters.as_ref().map(|p| &p[at])
     }
 
     /// Lints every target in parallel; reports come back in the targets' order. Workers get
@@ -173,7 +178,7 @@ impl<'c> Linter<'c> {
     /// Lints a file's bytes; text that is not UTF-8 is a `parse-error`. A file the prefilter
     /// skips is not parsed and has no findings.
     pub fn lint_bytes(&self, rel: &str, module: &[String], bytes: &[u8]) -> FileReport {
-        if self.prefilter.as_ref().is_some_and(|p| !p.wants(bytes)) {
+        if self.prefilter(Lang::of_name(rel)).is_some_and(|p| !p.wants(bytes)) {
             return FileReport {
                 rel: rel.to_owned(),
                 source: None,
@@ -230,7 +235,7 @@ impl<'c> Linter<'c> {
             start: index.position(text, hit.span.start),
             end: index.position(text, hit.span.end),
             message: rules::render(&rule.def.message, &hit.args),
-            help: rules::render(&rule.def.help, &hit.args),
+            help: rules::render(&rule.help, &hit.args),
             labels: hit.labels.into_iter().map(|(span, note)| label(span, note)).collect(),
             fix: hit.fix.map(|fix| placed(fix, text, index)),
             item: None,
@@ -246,20 +251,23 @@ impl<'c> Linter<'c> {
 
     /// Lints one file's text.
     pub fn lint_text(&self, rel: &str, module: &[String], text: &str) -> FileReport {
+        let lang = Lang::of_name(rel);
         let index = LineIndex::new(text);
         let mut findings = Vec::new();
         let mut canonical_sites = 0;
-        let parsed = match frontend::rust::parse(text, &self.canonical_crates) {
+        let parsed = frontend::parse(lang, text, &self.options, text.contains(suppress::MARKER));
+        let ok = match &parsed.facts {
             Ok(facts) => {
-                canonical_sites = crate::stats::canonical_sites(&facts);
+                canonical_sites = crate::stats::canonical_sites(facts, lang);
                 if !self.config.is_canonical_module(module) {
-                    for rule in &self.config.rules {
+                    let adapter = self.config.canonical_calls.first().map(String::as_str);
+                    for rule in self.config.rules_for(lang) {
                         if matches!(rule.kind, Kind::ParseError | Kind::UnusedSuppression)
                             || self.config.level(&rule.def.id, rel) == Level::Allow
                         {
                             continue;
                         }
-                        let cx = Cx { rel, text, facts: &facts, events: &self.events, rule };
+                        let cx = Cx { rel, text, facts, events: &self.events, rule, lang, adapter };
                         for hit in rules::run(&cx) {
                             findings.extend(self.finding(rule, rel, text, &index, hit));
                         }
@@ -276,13 +284,20 @@ impl<'c> Linter<'c> {
                 true
             }
             Err(e) => {
-                let message = format!("this file does not parse as Rust: {}", e.message);
+                let language = match lang {
+                    Lang::Rust => "Rust",
+                    Lang::Python => "Python",
+                };
+                let message = format!("this file does not parse as {language}: {}", e.message);
                 findings.extend(self.parse_error(rel, text, e.span, message));
                 false
             }
         };
-        self.apply_suppressions(rel, text, &index, parsed, &mut findings);
-        self.attach_rewrites(text, &index, &mut findings);
+        self.apply_suppressions(rel, text, &index, ok, &parsed.comments, &mut findings);
+        drop(parsed);
+        if lang == Lang::Rust {
+            self.attach_rewrites(text, &index, &mut findings);
+        }
         findings.sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));
         findings.dedup_by(|a, b| a.rule == b.rule && a.span == b.span);
         let source = (!findings.is_empty()).then(|| Arc::from(text));
@@ -323,13 +338,13 @@ impl<'c> Linter<'c> {
         text: &str,
         index: &LineIndex,
         parsed: bool,
+        comments: &[crate::comments::Comment],
         findings: &mut Vec<Finding>,
     ) {
         if !text.contains(suppress::MARKER) {
             return;
         }
-        let comments = rust_comments(text);
-        let (suppressions, malformed) = suppress::parse(text, &comments, index);
+        let (suppressions, malformed) = suppress::parse(text, comments, index);
         let mut used = vec![Vec::new(); suppressions.len()];
         findings.retain(|f| {
             let covering = suppressions.iter().enumerate().find_map(|(i, s)| {

@@ -28,8 +28,12 @@ fn is_helper(attr: &str, inside_agent_impl: bool) -> bool {
         || inside_agent_impl && matches!(attr, "tool" | "run")
 }
 
-/// Canonical sites in a file: canonical method calls, and functions the macros instrument.
-pub fn canonical_sites(facts: &Facts) -> usize {
+/// Canonical sites in a file: canonical method calls, and functions the macros instrument. In
+/// Python, the calls of the adapter named in `canonical-calls`.
+pub fn canonical_sites(facts: &Facts, lang: crate::frontend::Lang) -> usize {
+    if lang == crate::frontend::Lang::Python {
+        return facts.calls.iter().filter(|c| c.canonical).count();
+    }
     let calls =
         facts.calls.iter().filter(|c| c.is_method() && CANONICAL_METHODS.contains(&c.name.as_str())).count();
     let agent_impls: BTreeSet<&str> = facts

@@ -17,14 +17,7 @@ use syn::{Expr, Item, Pat, Stmt, Token, Type, UseTree};
 use crate::facts::*;
 use crate::source::Span;
 
-/// A file that is not valid Rust.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ParseError {
-    /// What the parser said.
-    pub message: String,
-    /// Where.
-    pub span: Span,
-}
+pub use super::ParseError;
 
 /// Types looked through when naming the type of a static.
 const WRAPPERS: &[&str] = &[
@@ -627,7 +620,7 @@ impl<'a> Walker<'a> {
             Expr::Array(a) => Node::Seq(self.exprs(&a.elems)),
             Expr::Assign(a) => {
                 let right = self.expr(&a.right);
-                self.index_assign(&a.left, e);
+                self.index_assign(&a.left, &a.right, e);
                 let left = self.expr(&a.left);
                 Node::Seq(vec![right, left])
             }
@@ -773,7 +766,7 @@ impl<'a> Walker<'a> {
         Node::Exit(Exit { kind, span: self.span_of(e) })
     }
 
-    fn index_assign(&mut self, left: &Expr, whole: &Expr) {
+    fn index_assign(&mut self, left: &Expr, right: &Expr, whole: &Expr) {
         let mut keys = Vec::new();
         let mut cur = left;
         while let Expr::Index(i) = cur {
@@ -791,11 +784,13 @@ impl<'a> Walker<'a> {
                 keys.reverse();
                 let span = self.span_of(whole);
                 let body = self.body;
+                let value = self.str_value(right);
                 self.facts.index_assigns.push(IndexAssign {
                     binding: unraw(&ident.to_string()),
                     keys,
                     span,
                     body,
+                    value,
                 });
             }
         }

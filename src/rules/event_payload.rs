@@ -4,7 +4,6 @@
 
 use agent_events_schema::{EventType, FieldType, TYPE_KEYS};
 
-use super::events::canonical_call;
 use super::{Cx, Hit, Needles};
 
 pub fn check(cx: &Cx<'_>, hits: &mut Vec<Hit>) {
@@ -12,11 +11,19 @@ pub fn check(cx: &Cx<'_>, hits: &mut Vec<Hit>) {
     let test_code = is_test_path(cx.rel);
     for literal in &facts.literals {
         if let Some((event, span)) = cx.events.of_literal(literal) {
-            let mut hit = event_hit(span, &event, "built as a literal");
+            let mut hit = event_hit(cx, span, &event, "built as a literal");
             if let Some(fix) = test_code.then(|| typed(cx, literal, &event)).flatten() {
                 hit = hit.fix(fix);
             }
             hits.push(hit);
+        }
+    }
+    // `ev["type"] = "tool_executing"`
+    for assign in &facts.index_assigns {
+        if let ([key], Some((value, span))) = (assign.keys.as_slice(), &assign.value) {
+            if TYPE_KEYS.contains(&key.as_str()) && cx.events.is_event(value) {
+                hits.push(event_hit(cx, *span, value, "assembled key by key"));
+            }
         }
     }
     for call in facts.calls.iter().filter(|c| !c.canonical) {
@@ -24,7 +31,7 @@ pub fn check(cx: &Cx<'_>, hits: &mut Vec<Hit>) {
             let key = call.args[0].str_lit.as_ref().map(|(k, _)| k.as_str());
             if key.is_some_and(|k| TYPE_KEYS.contains(&k)) {
                 if let Some((event, _)) = cx.events.of_str_arg(&call.args[1]) {
-                    hits.push(event_hit(call.name_span, &event, "assembled key by key"));
+                    hits.push(event_hit(cx, call.name_span, &event, "assembled key by key"));
                 }
             }
         }
@@ -33,7 +40,7 @@ pub fn check(cx: &Cx<'_>, hits: &mut Vec<Hit>) {
                 if let Some((event, span)) = cx.events.of_str_arg(arg) {
                     let how = format!("named as a string to `{}`", call.name);
                     hits.push(
-                        event_hit(span, &event, &how).label(call.name_span, "a hand-rolled send helper"),
+                        event_hit(cx, span, &event, &how).label(call.name_span, "a hand-rolled send helper"),
                     );
                 }
             }
@@ -41,8 +48,8 @@ pub fn check(cx: &Cx<'_>, hits: &mut Vec<Hit>) {
     }
 }
 
-fn event_hit(span: crate::source::Span, event: &str, how: &str) -> Hit {
-    Hit::at(span).arg("event", event).arg("how", how).arg("canonical", canonical_call(event))
+fn event_hit(cx: &Cx<'_>, span: crate::source::Span, event: &str, how: &str) -> Hit {
+    Hit::at(span).arg("event", event).arg("how", how).arg("canonical", cx.canonical_call(event))
 }
 
 /// A file can only hold a hand-built event if it names an event type.

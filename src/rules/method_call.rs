@@ -1,6 +1,5 @@
 //! `method-call`: calls of exactly the listed method names, whatever the receiver.
 
-use super::events::canonical_call;
 use super::{Cx, Hit, Needles};
 
 pub fn check(cx: &Cx<'_>, hits: &mut Vec<Hit>) {
@@ -11,9 +10,11 @@ pub fn check(cx: &Cx<'_>, hits: &mut Vec<Hit>) {
             .iter()
             .find_map(|p| call.name.strip_prefix(p.as_str())?.strip_prefix('_'));
         let canonical = match event {
-            Some("agent_error") => "`run.failed(err)`".to_owned(),
-            Some(event) if cx.events.is_event(event) => canonical_call(event),
-            _ => "the `Run` of the request".to_owned(),
+            Some("agent_error") if cx.lang == crate::frontend::Lang::Rust => "`run.failed(err)`".to_owned(),
+            Some("agent_error") => cx.canonical_call("agent_completed"),
+            Some(event) if cx.events.is_event(event) => cx.canonical_call(event),
+            _ if cx.lang == crate::frontend::Lang::Rust => "the `Run` of the request".to_owned(),
+            _ => cx.canonical_call("…"),
         };
         hits.push(Hit::at(call.name_span).arg("name", call.name.as_str()).arg("canonical", canonical));
     }

@@ -147,6 +147,25 @@ pub struct RuleDef {
     pub rewrites: Vec<crate::rewrite::RewriteDef>,
     /// Documentation.
     pub docs: Docs,
+    /// What differs for Python files.
+    #[serde(default)]
+    pub python: Option<LangDef>,
+}
+
+/// What differs for one language: help, name lists and examples.
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LangDef {
+    /// The help in this language, when it differs.
+    #[serde(default)]
+    pub help: Option<String>,
+    /// Name lists that replace the rule's lists of the same name.
+    #[serde(default)]
+    pub lists: BTreeMap<String, Vec<String>>,
+    /// An example that fires.
+    pub bad: String,
+    /// What to write instead; does not fire.
+    pub good: String,
 }
 
 impl RuleDef {
@@ -154,6 +173,11 @@ impl RuleDef {
     pub fn parse(text: &str) -> Result<RuleDef, String> {
         let def: RuleDef = toml::from_str(text).map_err(|e| e.to_string())?;
         def.kind.parse::<Kind>()?;
+        if let Some(python) = &def.python {
+            if let Some(list) = python.lists.keys().find(|l| !def.lists.contains_key(*l)) {
+                return Err(format!("`python.lists.{list}` names no list of the rule"));
+            }
+        }
         for (i, r) in def.rewrites.iter().enumerate() {
             crate::rewrite::Rewrite::new(r.clone()).map_err(|e| format!("rewrites[{i}]: {e}"))?;
         }
@@ -204,6 +228,8 @@ pub struct ActiveRule {
     pub kind: Kind,
     /// The name lists, with configured replacements and extensions applied.
     pub lists: BTreeMap<String, Vec<String>>,
+    /// The help for findings of this rule.
+    pub help: String,
     /// The rewrites that fix its findings: the rule's own, then configured ones.
     pub rewrites: Vec<crate::rewrite::Rewrite>,
 }
@@ -215,7 +241,24 @@ impl ActiveRule {
         let lists = def.lists.clone();
         let rewrites =
             def.rewrites.iter().filter_map(|r| crate::rewrite::Rewrite::new(r.clone()).ok()).collect();
-        ActiveRule { def, kind, lists, rewrites }
+        let help = def.help.clone();
+        ActiveRule { def, kind, lists, help, rewrites }
+    }
+
+    /// The rule as it applies to files of `lang`: its lists and help for that language.
+    pub fn for_lang(&self, lang: crate::frontend::Lang) -> ActiveRule {
+        let mut rule = self.clone();
+        if lang == crate::frontend::Lang::Python {
+            if let Some(python) = &self.def.python {
+                rule.lists.extend(python.lists.clone());
+                if let Some(help) = &python.help {
+                    rule.help = help.clone();
+                }
+            }
+            // Rewrites are Rust token patterns.
+            rule.rewrites.clear();
+        }
+        rule
     }
 
     /// A name list (empty when the rule has none by that name).
@@ -279,6 +322,23 @@ pub struct Cx<'a> {
     pub events: &'a Events,
     /// The rule being run.
     pub rule: &'a ActiveRule,
+    /// The file's language.
+    pub lang: crate::frontend::Lang,
+    /// The project's canonical adapter call pattern (Python), e.g. `self._adapter.emit_*`.
+    pub adapter: Option<&'a str>,
+}
+
+impl Cx<'_> {
+    /// What canonical code writes instead of sending an event of this type by hand.
+    pub fn canonical_call(&self, event: &str) -> String {
+        match self.lang {
+            crate::frontend::Lang::Rust => events::canonical_call(event),
+            crate::frontend::Lang::Python => match self.adapter {
+                Some(pattern) => format!("`{}(…)`", pattern.replacen('*', event, 1)),
+                None => "the project's canonical adapter (name it in `canonical-calls`)".to_owned(),
+            },
+        }
+    }
 }
 
 /// What the prefilter of a rule sees.

@@ -154,7 +154,7 @@ impl Walk<'_, '_> {
             }
             Node::Exit(exit) => {
                 match &exit.kind {
-                    ExitKind::Question | ExitKind::Return => self.report(&open, Some(exit), None),
+                    ExitKind::Question | ExitKind::Return | ExitKind::Raise => self.report(&open, Some(exit), None),
                     ExitKind::Break(label) | ExitKind::Continue(label) => {
                         let target = match label {
                             Some(l) => self.loops.iter().rposition(|f| f.label.as_deref() == Some(l)),
@@ -207,6 +207,7 @@ fn describe(exit: &Option<Exit>) -> &'static str {
     match exit.as_ref().map(|e| &e.kind) {
         Some(ExitKind::Question) => "the `?`",
         Some(ExitKind::Return) => "the `return`",
+        Some(ExitKind::Raise) => "the `raise`",
         Some(ExitKind::Break(_)) => "the `break`",
         Some(ExitKind::Continue(_)) => "the `continue`",
         None => "the end of the body",

@@ -1,0 +1,1023 @@
+//! The Python front-end: parses a file with Ruff's parser and turns it into [`Facts`].
+//!
+//! Names are resolved through the file's imports (`from x import get_websocket_manager as gwm`
+//! makes `gwm()` a call of `x.get_websocket_manager`). A call `a.b.c(…)` is a path call when `a`
+//! is an imported name, a class or function of the file, or a capitalised name (a class);
+//! otherwise it is a method call on the member chain `a.b`. Strings, comments and docstrings
+//! are never facts; the arguments of mock assertions (`m.assert_called_once_with(…)`) are not
+//! walked.
+
+use std::collections::{HashMap, HashSet};
+
+use ruff_python_ast::token::TokenKind;
+use ruff_python_ast::visitor::{self, Visitor};
+use ruff_python_ast::{
+    self as ast, Decorator, ElifElseClause, ExceptHandler, Expr, Parameters, PySourceType, Stmt,
+};
+use ruff_python_parser::parse_unchecked_source;
+use ruff_text_size::{Ranged, TextRange};
+
+use super::ParseError;
+use crate::comments::Comment;
+use crate::facts::*;
+use crate::source::Span;
+
+/// Types looked through when naming the type of a module-level variable.
+const WRAPPERS: &[&str] =
+    &["Optional", "Union", "ClassVar", "Final", "Annotated", "Type", "type", "ContextVar", "WeakValue"];
+
+/// Methods of `unittest.mock` objects whose arguments describe expected calls, not calls.
+fn is_mock_assertion(name: &str) -> bool {
+    name.starts_with("assert_called")
+        || name.starts_with("assert_awaited")
+        || name.starts_with("assert_not_")
+        || matches!(name, "assert_any_call" | "assert_any_await" | "assert_has_calls" | "assert_has_awaits")
+}
+
+/// What the Python front-end is told besides the text.
+#[derive(Debug, Default, Clone)]
+pub struct Options {
+    /// Call patterns of the project's canonical adapter (`self._websocket_adapter.emit_*`):
+    /// matching calls are canonical.
+    pub canonical_calls: Vec<String>,
+}
+
+/// Parses a Python file: its facts, or the first syntax error; and its comments either way.
+pub fn parse(text: &str, options: &Options) -> (Result<Facts, ParseError>, Vec<Comment>) {
+    let parsed = parse_unchecked_source(text, PySourceType::Python);
+    let comments = comments(text, parsed.tokens());
+    if let Some(e) = parsed.errors().first() {
+        let span = span(e.location);
+        return (Err(ParseError { message: e.error.to_string(), span }), comments);
+    }
+    let module = parsed.syntax();
+    let mut walker = Walker::new(options);
+    walker.collect_names(&module.body, true);
+    let tree = walker.suite(&module.body);
+    walker.facts.bodies[0].tree = tree;
+    (Ok(walker.facts), comments)
+}
+
+fn span(range: TextRange) -> Span {
+    Span::new(range.start().to_usize(), range.end().to_usize())
+}
+
+fn comments(text: &str, tokens: &[ast::token::Token]) -> Vec<Comment> {
+    tokens
+        .iter()
+        .filter(|t| t.kind() == TokenKind::Comment)
+        .map(|t| {
+            let s = span(t.range());
+            let line_start = text[..s.start].rfind('\n').map_or(0, |i| i + 1);
+            Comment { span: s, own_line: text[line_start..s.start].trim().is_empty() }
+        })
+        .collect()
+}
+
+/// `*` matches any run of characters; everything else matches itself.
+fn wildcard(pattern: &str, text: &str) -> bool {
+    let mut parts = pattern.split('*');
+    let first = parts.next().unwrap_or_default();
+    let Some(mut rest) = text.strip_prefix(first) else { return false };
+    let parts: Vec<&str> = parts.collect();
+    if parts.is_empty() {
+        return rest.is_empty();
+    }
+    for (i, part) in parts.iter().enumerate() {
+        if i + 1 == parts.len() {
+            return rest.len() >= part.len() && rest.ends_with(part);
+        }
+        match rest.find(part) {
+            Some(at) => rest = &rest[at + part.len()..],
+            None => return false,
+        }
+    }
+    true
+}
+
+/// The direct child expressions (and annotations) of a node.
+#[derive(Default)]
+struct Children<'a> {
+    exprs: Vec<&'a Expr>,
+    annotations: Vec<&'a Expr>,
+}
+
+impl<'a> Visitor<'a> for Children<'a> {
+    fn visit_expr(&mut self, expr: &'a Expr) {
+        self.exprs.push(expr);
+    }
+    fn visit_annotation(&mut self, expr: &'a Expr) {
+        self.annotations.push(expr);
+    }
+    fn visit_stmt(&mut self, _: &'a Stmt) {}
+}
+
+fn children(e: &Expr) -> Children<'_> {
+    let mut c = Children::default();
+    visitor::walk_expr(&mut c, e);
+    c
+}
+
+/// `a.b.c` as `["a", "b", "c"]`, when it is a dotted name.
+fn dotted(e: &Expr) -> Option<Vec<String>> {
+    match e {
+        Expr::Name(n) => Some(vec![n.id.to_string()]),
+        Expr::Attribute(a) => {
+            let mut d = dotted(&a.value)?;
+            d.push(a.attr.id.to_string());
+            Some(d)
+        }
+        _ => None,
+    }
+}
+
+fn decorator_path(d: &Decorator) -> String {
+    let e = match &d.expression {
+        Expr::Call(c) => &*c.func,
+        e => e,
+    };
+    dotted(e).map(|d| d.join(".")).unwrap_or_default()
+}
+
+struct Walker<'o> {
+    options: &'o Options,
+    facts: Facts,
+    /// Imported names → the dotted path they stand for.
+    imports: HashMap<String, Vec<String>>,
+    /// Classes and functions defined at module level.
+    defined: HashSet<String>,
+    /// String constants (`TOOL_EXECUTING = "tool_executing"`), also class-level ones.
+    consts: HashMap<String, String>,
+    body: BodyId,
+    class: Option<String>,
+    /// Per enclosing `try … finally`: the finally block's tree and the loop depth it is at.
+    finally: Vec<(Node, usize)>,
+    loops: usize,
+    /// Inside the body of a `try` with handlers: a `raise` goes to a handler.
+    in_handled_try: usize,
+}
+
+impl<'o> Walker<'o> {
+    fn new(options: &'o Options) -> Self {
+        let mut facts = Facts::default();
+        facts.bodies.push(Body { name: None, tree: Node::empty() });
+        Walker {
+            options,
+            facts,
+            imports: HashMap::new(),
+            defined: HashSet::new(),
+            consts: HashMap::new(),
+            body: 0,
+            class: None,
+            finally: Vec::new(),
+            loops: 0,
+            in_handled_try: 0,
+        }
+    }
+
+    /// Imports anywhere in the file (an import inside a function binds for the whole file, as
+    /// `use` aliases do in Rust), module-level definitions and string constants.
+    fn collect_names(&mut self, suite: &[Stmt], module_level: bool) {
+        for stmt in suite {
+            match stmt {
+                Stmt::Import(i) => {
+                    for alias in &i.names {
+                        let path: Vec<String> = alias.name.id.split('.').map(str::to_owned).collect();
+                        match &alias.asname {
+                            Some(as_name) => {
+                                self.imports.insert(as_name.id.to_string(), path);
+                            }
+                            None => {
+                                let first = path[0].clone();
+                                self.imports.insert(first.clone(), vec![first]);
+                            }
+                        }
+                    }
+                }
+                Stmt::ImportFrom(i) => {
+                    let module: Vec<String> = i
+                        .module
+                        .as_ref()
+                        .map(|m| m.id.split('.').map(str::to_owned).collect())
+                        .unwrap_or_default();
+                    for alias in &i.names {
+                        if alias.name.id.as_str() == "*" {
+                            continue;
+                        }
+                        let mut path = module.clone();
+                        path.push(alias.name.id.to_string());
+                        let local = alias.asname.as_ref().unwrap_or(&alias.name).id.to_string();
+                        self.imports.insert(local, path);
+                    }
+                }
+                Stmt::FunctionDef(f) => {
+                    if module_level {
+                        self.defined.insert(f.name.id.to_string());
+                    }
+                    self.collect_names(&f.body, false);
+                }
+                Stmt::ClassDef(c) => {
+                    if module_level {
+                        self.defined.insert(c.name.id.to_string());
+                    }
+                    for s in &c.body {
+                        if let Stmt::Assign(a) = s {
+                            self.string_const(&a.targets, &a.value);
+                        }
+                    }
+                    self.collect_names(&c.body, false);
+                }
+                Stmt::Assign(a) if module_level => self.string_const(&a.targets, &a.value),
+                Stmt::If(s) => {
+                    self.collect_names(&s.body, module_level);
+                    for clause in &s.elif_else_clauses {
+                        self.collect_names(&clause.body, module_level);
+                    }
+                }
+                Stmt::Try(t) => {
+                    self.collect_names(&t.body, module_level);
+                    for ExceptHandler::ExceptHandler(h) in &t.handlers {
+                        self.collect_names(&h.body, module_level);
+                    }
+                    self.collect_names(&t.orelse, module_level);
+                    self.collect_names(&t.finalbody, module_level);
+                }
+                Stmt::With(w) => self.collect_names(&w.body, module_level),
+                Stmt::For(f) => self.collect_names(&f.body, module_level),
+                Stmt::While(w) => self.collect_names(&w.body, module_level),
+                _ => {}
+            }
+        }
+    }
+
+    fn string_const(&mut self, targets: &[Expr], value: &Expr) {
+        if let ([Expr::Name(n)], Expr::StringLiteral(s)) = (targets, value) {
+            self.consts.insert(n.id.to_string(), s.value.to_str().to_owned());
+        }
+    }
+
+    /// The dotted path a name stands for, through imports.
+    fn resolve(&self, name: &str) -> Vec<String> {
+        self.imports.get(name).cloned().unwrap_or_else(|| vec![name.to_owned()])
+    }
+
+    /// Whether a name is known as a module, class or function rather than a value.
+    fn is_item(&self, name: &str) -> bool {
+        self.imports.contains_key(name)
+            || self.defined.contains(name)
+            || name.chars().next().is_some_and(char::is_uppercase)
+    }
+
+    fn mention(&mut self, path: Vec<String>, span: Span, kind: MentionKind) {
+        let in_impl_of = self.class.clone();
+        self.facts.mentions.push(Mention { path, span, kind, in_impl_of });
+    }
+
+    fn with_body(&mut self, name: Option<String>, build: impl FnOnce(&mut Self) -> Node) -> BodyId {
+        let id = self.facts.bodies.len();
+        self.facts.bodies.push(Body { name, tree: Node::empty() });
+        let outer = std::mem::replace(&mut self.body, id);
+        let finally = std::mem::take(&mut self.finally);
+        let loops = std::mem::replace(&mut self.loops, 0);
+        let handled = std::mem::replace(&mut self.in_handled_try, 0);
+        let tree = build(self);
+        self.facts.bodies[id].tree = tree;
+        self.body = outer;
+        self.finally = finally;
+        self.loops = loops;
+        self.in_handled_try = handled;
+        id
+    }
+
+    // ---- statements ------------------------------------------------------------------------
+
+    fn suite(&mut self, suite: &[Stmt]) -> Node {
+        Node::Seq(suite.iter().map(|s| self.stmt(s)).collect())
+    }
+
+    fn exprs<'e>(&mut self, exprs: impl IntoIterator<Item = &'e Expr>) -> Vec<Node> {
+        exprs.into_iter().map(|e| self.expr(e)).collect()
+    }
+
+    /// An exit, preceded by the `finally` blocks it runs through.
+    fn exit(&self, kind: ExitKind, range: TextRange) -> Node {
+        let leaves_loop = matches!(kind, ExitKind::Break(_) | ExitKind::Continue(_));
+        let mut nodes: Vec<Node> = self
+            .finally
+            .iter()
+            .rev()
+            .filter(|(_, depth)| !leaves_loop || *depth >= self.loops)
+            .map(|(node, _)| node.clone())
+            .collect();
+        nodes.push(Node::Exit(Exit { kind, span: span(range) }));
+        Node::Seq(nodes)
+    }
+
+    fn stmt(&mut self, stmt: &Stmt) -> Node {
+        match stmt {
+            Stmt::FunctionDef(f) => self.function(f),
+            Stmt::ClassDef(c) => {
+                let mut nodes: Vec<Node> = Vec::new();
+                for d in &c.decorator_list {
+                    nodes.push(self.expr(&d.expression));
+                }
+                if let Some(args) = &c.arguments {
+                    nodes.extend(self.exprs(args.args.iter()));
+                }
+                let outer = self.class.replace(c.name.id.to_string());
+                nodes.push(self.suite(&c.body));
+                self.class = outer;
+                Node::Seq(nodes)
+            }
+            Stmt::Return(r) => {
+                let value = r.value.as_ref().map_or_else(Node::empty, |v| self.expr(v));
+                Node::Seq(vec![value, self.exit(ExitKind::Return, r.range)])
+            }
+            Stmt::Raise(r) => {
+                let mut nodes: Vec<Node> = r.exc.iter().chain(r.cause.iter()).map(|e| self.expr(e)).collect();
+                if self.in_handled_try == 0 {
+                    nodes.push(self.exit(ExitKind::Raise, r.range));
+                }
+                Node::Seq(nodes)
+            }
+            Stmt::Break(b) => self.exit(ExitKind::Break(None), b.range),
+            Stmt::Continue(c) => self.exit(ExitKind::Continue(None), c.range),
+            Stmt::Assign(a) => {
+                let first_new = self.facts.literals.len();
+                let value = self.expr(&a.value);
+                let mut nodes = vec![value];
+                for target in &a.targets {
+                    nodes.push(self.target(target, &a.value));
+                    self.bind(target, &a.value, first_new);
+                }
+                if self.body == 0 && self.class.is_none() {
+                    for target in &a.targets {
+                        if let Expr::Name(n) = target {
+                            let ty = self.constructed_type(&a.value);
+                            self.static_item(n, ty);
+                        }
+                    }
+                }
+                Node::Seq(nodes)
+            }
+            Stmt::AnnAssign(a) => {
+                self.annotation(&a.annotation);
+                let first_new = self.facts.literals.len();
+                let mut nodes = Vec::new();
+                if let Some(value) = &a.value {
+                    nodes.push(self.expr(value));
+                    nodes.push(self.target(&a.target, value));
+                    self.bind(&a.target, value, first_new);
+                }
+                if self.body == 0 && self.class.is_none() {
+                    if let Expr::Name(n) = &*a.target {
+                        let ty = self
+                            .annotated_type(&a.annotation)
+                            .or_else(|| a.value.as_deref().and_then(|v| self.constructed_type(v)));
+                        self.static_item(n, ty);
+                    }
+                }
+                Node::Seq(nodes)
+            }
+            Stmt::AugAssign(a) => Node::Seq(vec![self.expr(&a.value), self.expr(&a.target)]),
+            Stmt::Expr(e) => self.expr(&e.value),
+            Stmt::If(s) => {
+                let test = self.expr(&s.test);
+                let body = self.suite(&s.body);
+                let rest = self.clauses(&s.elif_else_clauses);
+                Node::Seq(vec![test, Node::Branch(vec![body, rest])])
+            }
+            Stmt::While(w) => {
+                let infinite = matches!(&*w.test, Expr::BooleanLiteral(b) if b.value);
+                self.loops += 1;
+                let test = self.expr(&w.test);
+                let body = self.suite(&w.body);
+                self.loops -= 1;
+                let orelse = self.suite(&w.orelse);
+                Node::Seq(vec![
+                    Node::Loop { label: None, body: Box::new(Node::Seq(vec![test, body])), infinite },
+                    orelse,
+                ])
+            }
+            Stmt::For(f) => {
+                let iter = self.expr(&f.iter);
+                self.loops += 1;
+                let target = self.expr(&f.target);
+                let body = self.suite(&f.body);
+                self.loops -= 1;
+                let orelse = self.suite(&f.orelse);
+                Node::Seq(vec![
+                    iter,
+                    Node::Loop { label: None, body: Box::new(Node::Seq(vec![target, body])), infinite: false },
+                    orelse,
+                ])
+            }
+            Stmt::With(w) => {
+                let mut nodes = Vec::new();
+                for item in &w.items {
+                    let first_new = self.facts.literals.len();
+                    nodes.push(self.expr(&item.context_expr));
+                    if let Some(vars) = &item.optional_vars {
+                        self.bind(vars, &item.context_expr, first_new);
+                    }
+                }
+                nodes.push(self.suite(&w.body));
+                Node::Seq(nodes)
+            }
+            Stmt::Match(m) => {
+                let subject = self.expr(&m.subject);
+                let mut arms = Vec::new();
+                let mut exhaustive = false;
+                for case in &m.cases {
+                    let guard = case.guard.as_ref().map_or_else(Node::empty, |g| self.expr(g));
+                    exhaustive |= case.guard.is_none() && case.pattern.is_irrefutable();
+                    arms.push(Node::Seq(vec![guard, self.suite(&case.body)]));
+                }
+                if !exhaustive {
+                    arms.push(Node::empty());
+                }
+                Node::Seq(vec![subject, Node::Branch(arms)])
+            }
+            Stmt::Try(t) => {
+                let finally = self.suite(&t.finalbody);
+                let guarded = !t.finalbody.is_empty();
+                if guarded {
+                    self.finally.push((finally.clone(), self.loops));
+                }
+                let handled = !t.handlers.is_empty();
+                self.in_handled_try += usize::from(handled);
+                let body = self.suite(&t.body);
+                self.in_handled_try -= usize::from(handled);
+                let orelse = self.suite(&t.orelse);
+                let mut arms = vec![Node::Seq(vec![body, orelse])];
+                for ExceptHandler::ExceptHandler(h) in &t.handlers {
+                    let ty = h.type_.as_ref().map_or_else(Node::empty, |e| self.expr(e));
+                    arms.push(Node::Seq(vec![ty, self.suite(&h.body)]));
+                }
+                if guarded {
+                    self.finally.pop();
+                }
+                Node::Seq(vec![Node::Branch(arms), finally])
+            }
+            Stmt::Assert(a) => {
+                let mut nodes = vec![self.expr(&a.test)];
+                if let Some(msg) = &a.msg {
+                    nodes.push(self.expr(msg));
+                }
+                Node::Seq(nodes)
+            }
+            Stmt::Import(i) => {
+                for alias in &i.names {
+                    let path = alias.name.id.split('.').map(str::to_owned).collect();
+                    self.mention(path, span(alias.name.range), MentionKind::Import);
+                }
+                Node::empty()
+            }
+            Stmt::ImportFrom(i) => {
+                let module: Vec<String> =
+                    i.module.as_ref().map(|m| m.id.split('.').map(str::to_owned).collect()).unwrap_or_default();
+                for alias in &i.names {
+                    let mut path = module.clone();
+                    path.push(alias.name.id.to_string());
+                    self.mention(path, span(alias.name.range), MentionKind::Import);
+                }
+                Node::empty()
+            }
+            Stmt::TypeAlias(t) => {
+                self.annotation(&t.value);
+                Node::empty()
+            }
+            Stmt::Delete(d) => Node::Seq(self.exprs(d.targets.iter())),
+            Stmt::Global(_)
+            | Stmt::Nonlocal(_)
+            | Stmt::Pass(_)
+            | Stmt::IpyEscapeCommand(_) => Node::empty(),
+        }
+    }
+
+    fn clauses(&mut self, clauses: &[ElifElseClause]) -> Node {
+        let Some((first, rest)) = clauses.split_first() else { return Node::empty() };
+        match &first.test {
+            Some(test) => {
+                let test = self.expr(test);
+                let body = self.suite(&first.body);
+                let rest = self.clauses(rest);
+                Node::Seq(vec![test, Node::Branch(vec![body, rest])])
+            }
+            None => self.suite(&first.body),
+        }
+    }
+
+    /// A function definition: its facts and body; the node of its decorators.
+    fn function(&mut self, f: &ast::StmtFunctionDef) -> Node {
+        let attrs: Vec<String> = f.decorator_list.iter().map(decorator_path).collect();
+        let decorators = Node::Seq(f.decorator_list.iter().map(|d| self.expr(&d.expression)).collect());
+        let in_class = self.class.is_some();
+        let is_static = attrs.iter().any(|a| a == "staticmethod");
+        let is_class = attrs.iter().any(|a| a == "classmethod");
+        let params = self.parameters(&f.parameters);
+        let positional = f.parameters.posonlyargs.len() + f.parameters.args.len();
+        let has_self = in_class && !is_static && !is_class && positional > 0;
+        let skip_first = in_class && !is_static && positional > 0;
+        if let Some(returns) = &f.returns {
+            self.annotation(returns);
+        }
+        let name = f.name.id.to_string();
+        let owner = if in_class { self.class.clone() } else { None };
+        self.facts.fns.push(FnDef {
+            name: name.clone(),
+            name_span: span(f.name.range),
+            owner,
+            trait_impl: None,
+            has_self,
+            params: params - usize::from(skip_first),
+            extent: Some(Span::new(f.name.range.start().to_usize(), f.range.end().to_usize())),
+            attrs,
+        });
+        let class = self.class.take();
+        self.with_body(Some(name), |w| w.suite(&f.body));
+        self.class = class;
+        decorators
+    }
+
+    /// Walks parameter annotations and defaults; the number of parameters.
+    fn parameters(&mut self, p: &Parameters) -> usize {
+        let mut count = 0;
+        for param in p.iter() {
+            count += 1;
+            if let Some(annotation) = param.annotation() {
+                self.annotation(annotation);
+            }
+            if let Some(default) = param.default() {
+                self.expr(default);
+            }
+        }
+        count
+    }
+
+    /// A module-level variable; `ty` is the class it is built from or annotated with.
+    fn static_item(&mut self, name: &ast::ExprName, ty: Option<String>) {
+        self.facts.statics.push(StaticItem {
+            name: name.id.to_string(),
+            name_span: span(name.range),
+            type_name: ty,
+        });
+    }
+
+    /// `WebSocketManager()` / `mod.WebSocketManager(…)`: the class's name.
+    fn constructed_type(&self, value: &Expr) -> Option<String> {
+        let Expr::Call(c) = value else { return None };
+        let path = dotted(&c.func)?;
+        let name = self.resolve(&path[0]).last().cloned().filter(|_| path.len() == 1).or(path.last().cloned())?;
+        name.chars().next().is_some_and(char::is_uppercase).then_some(name)
+    }
+
+    /// The class an annotation names, through `Optional[…]`, `X | None` and the like.
+    fn annotated_type(&self, e: &Expr) -> Option<String> {
+        match e {
+            Expr::Name(_) | Expr::Attribute(_) => {
+                let path = dotted(e)?;
+                let name = if path.len() == 1 { self.resolve(&path[0]).pop()? } else { path.last()?.clone() };
+                (name != "None").then_some(name)
+            }
+            Expr::Subscript(s) => {
+                let outer = dotted(&s.value)?.pop()?;
+                if !WRAPPERS.contains(&outer.as_str()) {
+                    return Some(outer);
+                }
+                match &*s.slice {
+                    Expr::Tuple(t) => t.elts.iter().find_map(|e| self.annotated_type(e)),
+                    inner => self.annotated_type(inner),
+                }
+            }
+            Expr::BinOp(b) => self.annotated_type(&b.left).or_else(|| self.annotated_type(&b.right)),
+            _ => None,
+        }
+    }
+
+    /// Records what an assignment target binds from `value`: a literal's binding name, or a
+    /// member chain.
+    fn bind(&mut self, target: &Expr, value: &Expr, first_new: usize) {
+        let Expr::Name(n) = target else { return };
+        let name = n.id.to_string();
+        if let Some(lit) = self.literal_of(first_new, value) {
+            self.facts.literals[lit].binding = Some(name);
+            return;
+        }
+        if let Some(chain) = self.chain(value) {
+            if !chain.segs.is_empty() {
+                let body = self.body;
+                self.facts.bindings.push(Binding { name, chain, body });
+            }
+        }
+    }
+
+    /// Walks an assignment target; `ev["k"] = v` and `ev["data"]["k"] = v` are index assigns.
+    fn target(&mut self, target: &Expr, value: &Expr) -> Node {
+        if let Expr::Subscript(_) = target {
+            let mut keys = Vec::new();
+            let mut e = target;
+            while let Expr::Subscript(s) = e {
+                match &*s.slice {
+                    Expr::StringLiteral(k) => keys.push(k.value.to_str().to_owned()),
+                    _ => keys.clear(),
+                }
+                e = &s.value;
+            }
+            if let (Expr::Name(n), false) = (e, keys.is_empty()) {
+                keys.reverse();
+                self.facts.index_assigns.push(IndexAssign {
+                    binding: n.id.to_string(),
+                    keys,
+                    span: Span::new(target.start().to_usize(), value.end().to_usize()),
+                    body: self.body,
+                    value: self.str_value(value),
+                });
+            }
+        }
+        match target {
+            Expr::Name(_) => Node::empty(),
+            e => self.expr(e),
+        }
+    }
+
+    fn annotation(&mut self, e: &Expr) {
+        match e {
+            Expr::Name(_) | Expr::Attribute(_) => {
+                if let Some(path) = self.item_path(e) {
+                    self.mention(path, span(e.range()), MentionKind::Type);
+                }
+            }
+            Expr::StringLiteral(_) => {}
+            e => {
+                let c = children(e);
+                for child in c.exprs.into_iter().chain(c.annotations) {
+                    self.annotation(child);
+                }
+            }
+        }
+    }
+
+    /// The resolved path of a dotted name whose root is an import or a definition of the file.
+    fn item_path(&self, e: &Expr) -> Option<Vec<String>> {
+        let path = dotted(e)?;
+        let root = &path[0];
+        if !(self.imports.contains_key(root) || self.defined.contains(root)) {
+            return None;
+        }
+        let mut resolved = self.resolve(root);
+        resolved.extend(path[1..].iter().cloned());
+        Some(resolved)
+    }
+
+    // ---- expressions -----------------------------------------------------------------------
+
+    fn expr(&mut self, e: &Expr) -> Node {
+        match e {
+            Expr::Call(c) => self.call(c),
+            Expr::Dict(d) => self.dict(d),
+            Expr::Name(n) => {
+                if let Some(path) = self.item_path(e) {
+                    self.mention(path, span(n.range), MentionKind::Expr);
+                }
+                Node::empty()
+            }
+            Expr::Attribute(a) => {
+                if let Some(path) = self.item_path(e) {
+                    self.mention(path, span(a.range), MentionKind::Expr);
+                    return Node::empty();
+                }
+                self.expr(&a.value)
+            }
+            Expr::BoolOp(b) => {
+                let mut values = b.values.iter();
+                let first = values.next().map_or_else(Node::empty, |v| self.expr(v));
+                let rest = Node::Seq(values.map(|v| self.expr(v)).collect());
+                Node::Seq(vec![first, Node::Branch(vec![Node::empty(), rest])])
+            }
+            Expr::If(i) => {
+                let test = self.expr(&i.test);
+                let body = self.expr(&i.body);
+                let orelse = self.expr(&i.orelse);
+                Node::Seq(vec![test, Node::Branch(vec![body, orelse])])
+            }
+            Expr::Named(n) => {
+                let first_new = self.facts.literals.len();
+                let value = self.expr(&n.value);
+                self.bind(&n.target, &n.value, first_new);
+                value
+            }
+            Expr::Lambda(l) => {
+                if let Some(p) = &l.parameters {
+                    self.parameters(p);
+                }
+                self.with_body(None, |w| w.expr(&l.body));
+                Node::empty()
+            }
+            Expr::ListComp(_) | Expr::SetComp(_) | Expr::DictComp(_) | Expr::Generator(_) => {
+                let c = children(e);
+                let body = Node::Seq(self.exprs(c.exprs));
+                Node::Loop { label: None, body: Box::new(body), infinite: false }
+            }
+            Expr::StringLiteral(_)
+            | Expr::BytesLiteral(_)
+            | Expr::NumberLiteral(_)
+            | Expr::BooleanLiteral(_)
+            | Expr::NoneLiteral(_)
+            | Expr::EllipsisLiteral(_)
+            | Expr::IpyEscapeCommand(_) => Node::empty(),
+            e => {
+                let c = children(e);
+                for a in c.annotations {
+                    self.annotation(a);
+                }
+                Node::Seq(self.exprs(c.exprs))
+            }
+        }
+    }
+
+    /// The literal `e` is, when it is a dict literal created since `first_new`.
+    fn literal_of(&self, first_new: usize, e: &Expr) -> Option<usize> {
+        let e = match e {
+            Expr::Await(a) => &*a.value,
+            e => e,
+        };
+        let whole = span(e.range());
+        (first_new..self.facts.literals.len()).find(|i| self.facts.literals[*i].span == whole)
+    }
+
+    fn new_literal(&mut self, span: Span) -> usize {
+        let idx = self.facts.literals.len();
+        self.facts.literals.push(MapLiteral {
+            span,
+            kind: LiteralKind::Dict,
+            entries: Vec::new(),
+            complete: true,
+            binding: None,
+            parent: None,
+            body: self.body,
+        });
+        idx
+    }
+
+    /// A dict literal: its keys and values are walked, nested dicts and strings linked into
+    /// its entries.
+    fn dict(&mut self, d: &ast::ExprDict) -> Node {
+        let idx = self.new_literal(span(d.range));
+        let mut values = Vec::new();
+        let mut nodes = Vec::new();
+        for item in &d.items {
+            match &item.key {
+                Some(Expr::StringLiteral(k)) => {
+                    values.push((Some(self.facts.literals[idx].entries.len()), &item.value));
+                    self.facts.literals[idx].entries.push(Entry {
+                        key: k.value.to_str().to_owned(),
+                        key_span: span(k.range),
+                        value: Value::Other,
+                        value_span: span(item.value.range()),
+                    });
+                }
+                key => {
+                    if let Some(key) = key {
+                        nodes.push(self.expr(key));
+                    }
+                    self.facts.literals[idx].complete = false;
+                    values.push((None, &item.value));
+                }
+            }
+        }
+        nodes.extend(self.dict_values(idx, &values));
+        nodes.push(Node::Literal(idx));
+        Node::Seq(nodes)
+    }
+
+    /// Walks entry values, linking nested dicts and strings into the literal's entries.
+    fn dict_values(&mut self, idx: usize, values: &[(Option<usize>, &Expr)]) -> Vec<Node> {
+        let mut nodes = Vec::new();
+        for (entry, value) in values {
+            let first_new = self.facts.literals.len();
+            nodes.push(self.expr(value));
+            let Some(entry) = entry else { continue };
+            let v = if let Some(child) = self.literal_of(first_new, value) {
+                self.facts.literals[child].parent = Some(idx);
+                Value::Map(child)
+            } else if let Some((s, sp)) = self.str_value(value) {
+                Value::Str(s, sp)
+            } else {
+                Value::Other
+            };
+            self.facts.literals[idx].entries[*entry].value = v;
+        }
+        nodes
+    }
+
+    /// The value of a string literal (not an f-string), or of a string constant of the file.
+    fn str_value(&self, e: &Expr) -> Option<(String, Span)> {
+        match e {
+            Expr::StringLiteral(s) => Some((s.value.to_str().to_owned(), span(s.range))),
+            Expr::Name(n) => self.consts.get(n.id.as_str()).map(|v| (v.clone(), span(n.range))),
+            Expr::Attribute(a) if matches!(&*a.value, Expr::Name(_)) => {
+                self.consts.get(a.attr.id.as_str()).map(|v| (v.clone(), span(a.range)))
+            }
+            _ => None,
+        }
+    }
+
+    /// A member chain: `self.context.websocket_manager`, `get_manager().ws`.
+    fn chain(&self, e: &Expr) -> Option<Chain> {
+        let (mut chain, seg) = match e {
+            Expr::Name(n) => {
+                let root = if n.id.as_str() == "self" { Root::SelfValue } else { Root::Ident(n.id.to_string()) };
+                return Some(Chain { root, root_span: span(n.range), segs: Vec::new() });
+            }
+            Expr::Call(c) => match &*c.func {
+                Expr::Attribute(a) if !self.is_path_root(&a.value) => {
+                    (self.chain(&a.value)?, (SegKind::Method(c.arguments.len()), a.attr.id.to_string()))
+                }
+                func => {
+                    let root = match dotted(func) {
+                        Some(path) => {
+                            let mut resolved = self.resolve(&path[0]);
+                            resolved.extend(path[1..].iter().cloned());
+                            Root::Call(resolved)
+                        }
+                        None => Root::Other,
+                    };
+                    return Some(Chain { root, root_span: span(c.range()), segs: Vec::new() });
+                }
+            },
+            Expr::Attribute(a) => (self.chain(&a.value)?, (SegKind::Field, a.attr.id.to_string())),
+            Expr::Await(a) => (self.chain(&a.value)?, (SegKind::Await, String::new())),
+            Expr::Subscript(s) => (self.chain(&s.value)?, (SegKind::Index, String::new())),
+            _ => return Some(Chain { root: Root::Other, root_span: span(e.range()), segs: Vec::new() }),
+        };
+        chain.segs.push(Seg { kind: seg.0, name: seg.1, span: Span::new(chain.root_span.start, e.end().to_usize()) });
+        Some(chain)
+    }
+
+    /// Whether `a` in `a.b(…)` makes it a path call: a dotted name whose root is an item.
+    fn is_path_root(&self, e: &Expr) -> bool {
+        dotted(e).is_some_and(|path| self.is_item(&path[0]))
+    }
+
+    fn call(&mut self, c: &ast::ExprCall) -> Node {
+        let whole = span(c.range());
+        let mut nodes = Vec::new();
+        let (path, receiver, name, name_span) = match &*c.func {
+            Expr::Name(n) => {
+                let path = self.resolve(n.id.as_str());
+                if self.is_item(n.id.as_str()) {
+                    self.mention(path.clone(), span(n.range), MentionKind::Expr);
+                }
+                (Some(path.clone()), None, path.last().cloned().unwrap_or_default(), span(n.range))
+            }
+            Expr::Attribute(a) if self.is_path_root(&a.value) => {
+                let dotted_path = dotted(&a.value).unwrap_or_default();
+                let mut path = self.resolve(&dotted_path[0]);
+                path.extend(dotted_path[1..].iter().cloned());
+                path.push(a.attr.id.to_string());
+                if self.imports.contains_key(&dotted_path[0]) || self.defined.contains(&dotted_path[0]) {
+                    self.mention(path[..path.len() - 1].to_vec(), span(a.value.range()), MentionKind::Expr);
+                }
+                (Some(path), None, a.attr.id.to_string(), span(a.attr.range))
+            }
+            Expr::Attribute(a) => {
+                nodes.push(self.expr(&a.value));
+                (None, self.chain(&a.value), a.attr.id.to_string(), span(a.attr.range))
+            }
+            other => {
+                nodes.push(self.expr(other));
+                (None, None, String::new(), span(other.range()))
+            }
+        };
+        if path.as_ref().is_some_and(|p| p.len() == 1 && p[0] == "dict") {
+            return self.dict_call(c, nodes);
+        }
+        let skip_args = path.is_none() && is_mock_assertion(&name);
+        let mut args = Vec::new();
+        if !skip_args {
+            let values = c.arguments.args.iter().chain(c.arguments.keywords.iter().map(|k| &k.value));
+            for value in values {
+                let first_new = self.facts.literals.len();
+                let next_body = self.facts.bodies.len();
+                nodes.push(self.expr(value));
+                let closure = match value {
+                    Expr::Lambda(l) => Some((
+                        next_body,
+                        l.parameters.iter().flat_map(|p| p.iter()).map(|p| p.name().id.to_string()).collect(),
+                    )),
+                    _ => None,
+                };
+                args.push(Arg {
+                    span: span(value.range()),
+                    str_lit: self.str_value(value),
+                    ident: match value {
+                        Expr::Name(n) => Some(n.id.to_string()),
+                        _ => None,
+                    },
+                    literal: self.literal_of(first_new, value),
+                    closure,
+                });
+            }
+        }
+        let canonical = match (&path, &receiver) {
+            (None, Some(_)) => self.is_canonical_call(&c.func),
+            _ => false,
+        };
+        let idx = self.facts.calls.len();
+        self.facts.calls.push(Call { span: whole, name, name_span, path, receiver, args, body: self.body, canonical });
+        nodes.push(Node::Call(idx));
+        Node::Seq(nodes)
+    }
+
+    /// `dict(type="tool_executing", …)`: a dict literal with the keywords as keys.
+    fn dict_call(&mut self, c: &ast::ExprCall, mut nodes: Vec<Node>) -> Node {
+        let idx = self.new_literal(span(c.range()));
+        if !c.arguments.args.is_empty() {
+            self.facts.literals[idx].complete = false;
+        }
+        nodes.extend(self.exprs(c.arguments.args.iter()));
+        let mut values = Vec::new();
+        for k in &c.arguments.keywords {
+            match &k.arg {
+                Some(name) => {
+                    let entry = self.facts.literals[idx].entries.len();
+                    self.facts.literals[idx].entries.push(Entry {
+                        key: name.id.to_string(),
+                        key_span: span(name.range),
+                        value: Value::Other,
+                        value_span: span(k.value.range()),
+                    });
+                    values.push((Some(entry), &k.value));
+                }
+                None => {
+                    self.facts.literals[idx].complete = false;
+                    values.push((None, &k.value));
+                }
+            }
+        }
+        nodes.extend(self.dict_values(idx, &values));
+        nodes.push(Node::Literal(idx));
+        Node::Seq(nodes)
+    }
+
+    /// Whether a method call matches one of the configured canonical call patterns.
+    fn is_canonical_call(&self, func: &Expr) -> bool {
+        if self.options.canonical_calls.is_empty() {
+            return false;
+        }
+        let Some(path) = dotted(func) else { return false };
+        let written = path.join(".");
+        self.options.canonical_calls.iter().any(|p| wildcard(p, &written))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn facts(src: &str) -> Facts {
+        parse(src, &Options::default()).0.expect("parses")
+    }
+
+    #[test]
+    fn wildcards_match_runs_of_characters() {
+        assert!(wildcard("self._adapter.emit_*", "self._adapter.emit_agent_started"));
+        assert!(!wildcard("self._adapter.emit_*", "self._adapter.send_agent_started"));
+        assert!(wildcard("*.emit_*", "a.b.emit_x"));
+        assert!(wildcard("exact", "exact"));
+        assert!(!wildcard("exact", "exactly"));
+    }
+
+    #[test]
+    fn imports_resolve_and_decide_path_calls() {
+        let f = facts(
+            "from app.ws import get_websocket_manager as gwm\nimport json\n\
+             def f(ws, ctx):\n    gwm()\n    ws.send_text(json.dumps({'type': 'agent_started'}))\n    \
+             AgentWebSocketBridge.get_instance()\n",
+        );
+        let calls: Vec<(Option<Vec<String>>, &str)> =
+            f.calls.iter().map(|c| (c.path.clone(), c.name.as_str())).collect();
+        assert_eq!(calls[0], (Some(vec!["app".into(), "ws".into(), "get_websocket_manager".into()]), "get_websocket_manager"));
+        assert_eq!(calls[1], (Some(vec!["json".into(), "dumps".into()]), "dumps"));
+        assert_eq!(calls[2], (None, "send_text"));
+        assert_eq!(calls[3].0.as_deref().map(|p| p.join(".")), Some("AgentWebSocketBridge.get_instance".into()));
+        assert_eq!(f.literals.len(), 1);
+        assert_eq!(f.literals[0].entries[0].key, "type");
+    }
+
+    #[test]
+    fn finally_blocks_run_before_exits() {
+        let f = facts("def f(e):\n    try:\n        e.a()\n        return 1\n    finally:\n        e.b()\n");
+        let tree = format!("{:?}", f.bodies[1].tree);
+        let exit = tree.find("Exit").unwrap();
+        assert!(tree[..exit].matches("Call(1)").count() >= 1, "{tree}");
+    }
+
+    #[test]
+    fn syntax_errors_are_parse_errors_with_a_span() {
+        let (result, _) = parse("print 'hello'\n", &Options::default());
+        let e = result.unwrap_err();
+        assert!(e.span.start <= 14, "{e:?}");
+    }
+}
