@@ -485,6 +485,22 @@ pub fn explain_text(def: &crate::rules::RuleDef) -> String {
         d.bad.trim(),
         d.good.trim()
     );
+    if let Some(python) = &def.python {
+        text.push_str(&format!(
+            "\n## In Python\n```python\n{}\n```\n\nUse instead:\n```python\n{}\n```\n",
+            python.bad.trim(),
+            python.good.trim()
+        ));
+        if let Some(help) = &python.help {
+            text.push_str(&format!("\nHelp in Python: {help}\n"));
+        }
+        for (name, values) in &python.lists {
+            text.push_str(&format!(
+                "\nIn Python, `{name}` defaults to: {}\n",
+                values.iter().map(|v| format!("`{v}`")).collect::<Vec<_>>().join(", ")
+            ));
+        }
+    }
     if d.options.is_some() || !def.lists.is_empty() {
         text.push_str("\n## Options\n");
         if let Some(options) = &d.options {

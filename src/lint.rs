@@ -34,6 +34,8 @@ pub struct Linter<'c> {
     config: &'c Config,
     events: Events,
     options: frontend::Options,
+    /// The `{adapter}` of Python help texts.
+    adapter: String,
     /// Per language (in the order of [`Lang::ALL`]), when on.
     prefilters: Option<Vec<Prefilter>>,
 }
@@ -133,7 +135,11 @@ impl<'c> Linter<'c> {
             python: frontend::python::Options { canonical_calls: config.canonical_calls.clone() },
         };
         let prefilters = Some(Lang::ALL.iter().map(|l| Prefilter::new(config, &events, *l)).collect());
-        Linter { config, events, options, prefilters }
+        let adapter = match config.canonical_calls.first() {
+            Some(pattern) => format!("`{pattern}`"),
+            None => "named in `canonical-calls`".to_owned(),
+        };
+        Linter { config, events, options, adapter, prefilters }
     }
 
     /// Parses every file, even those the prefilter would skip (`--no-prefilter`).
@@ -221,6 +227,8 @@ impl<'c> Linter<'c> {
         hit: Hit,
     ) -> Option<Finding> {
         let severity = severity(self.config.level(&rule.def.id, rel))?;
+        let mut args = hit.args;
+        args.push(("adapter", self.adapter.clone()));
         let label = |span: Span, message: String| Label {
             span,
             start: index.position(text, span.start),
@@ -234,8 +242,8 @@ impl<'c> Linter<'c> {
             span: hit.span,
             start: index.position(text, hit.span.start),
             end: index.position(text, hit.span.end),
-            message: rules::render(&rule.def.message, &hit.args),
-            help: rules::render(&rule.help, &hit.args),
+            message: rules::render(&rule.def.message, &args),
+            help: rules::render(&rule.help, &args),
             labels: hit.labels.into_iter().map(|(span, note)| label(span, note)).collect(),
             fix: hit.fix.map(|fix| placed(fix, text, index)),
             item: None,

@@ -27,3 +27,21 @@ fn good_examples_fire_nothing() {
         assert!(rules.is_empty(), "{}: the good example fires {rules:?}", def.id);
     }
 }
+
+fn lint_python(text: &str) -> Vec<String> {
+    let raw: RawConfig = toml::from_str("canonical-calls = [\"self._websocket_adapter.emit_*\"]").unwrap();
+    let config = Config::from_raw(raw, Path::new("pyproject.toml"), Vec::new()).unwrap();
+    let linter = Linter::new(&config);
+    linter.lint_text("app/example.py", &["app".into(), "example".into()], text).findings.into_iter().map(|f| f.rule).collect()
+}
+
+#[test]
+fn every_rule_has_python_examples_that_behave() {
+    for def in builtin_defs() {
+        let python = def.python.as_ref().unwrap_or_else(|| panic!("{} has no [python] section", def.id));
+        let rules = lint_python(&python.bad);
+        assert!(rules.contains(&def.id), "{}: the Python bad example fires {rules:?}", def.id);
+        let rules = lint_python(&python.good);
+        assert!(rules.is_empty(), "{}: the Python good example fires {rules:?}", def.id);
+    }
+}

@@ -19,7 +19,7 @@ fn replacements(cx: &Cx<'_>, entry: &str) -> Option<String> {
 /// path up to the deprecated name becomes the new path (`Notifier::new()` → `new::path::new()`).
 /// Imports are left to a person: a `use` group cannot hold an absolute path.
 fn rewrite_path(cx: &Cx<'_>, mention: &crate::facts::Mention, segs: &[&str]) -> Option<Fix> {
-    if mention.kind == MentionKind::Import {
+    if mention.kind == MentionKind::Import || cx.lang != crate::frontend::Lang::Rust {
         return None;
     }
     let name = *segs.last()?;
@@ -50,7 +50,10 @@ pub fn check(cx: &Cx<'_>, hits: &mut Vec<Hit>) {
             };
             let help = match replacements(cx, entry) {
                 Some(to) => format!("use {to} instead"),
-                None => "emit through the `Run` of the request (`agent_events`)".to_owned(),
+                None if cx.lang == crate::frontend::Lang::Rust => {
+                    "emit through the `Run` of the request (`agent_events`)".to_owned()
+                }
+                None => "emit through the project's canonical adapter".to_owned(),
             };
             let mut hit =
                 Hit::at(mention.span).arg("name", entry.as_str()).arg("how", how).arg("replacement", help);
