@@ -275,10 +275,11 @@ fn check(args: CheckArgs, cwd: &Path) -> ExitCode {
         .clone()
         .or_else(|| args.paths.first().cloned())
         .unwrap_or_else(|| PathBuf::from("."));
-    let (root, config) = match setup(first, args.config.as_deref(), &args.select, &args.ignore, &args.lang, cwd) {
-        Ok(found) => found,
-        Err(code) => return code,
-    };
+    let (root, config) =
+        match setup(first, args.config.as_deref(), &args.select, &args.ignore, &args.lang, cwd) {
+            Ok(found) => found,
+            Err(code) => return code,
+        };
     let linter =
         if args.no_prefilter { Linter::new(&config).without_prefilter() } else { Linter::new(&config) };
     if args.print_prefilter {
@@ -369,10 +370,11 @@ fn check(args: CheckArgs, cwd: &Path) -> ExitCode {
 
 fn fix(args: FixArgs, cwd: &Path) -> ExitCode {
     let first = args.paths.first().cloned().unwrap_or_else(|| PathBuf::from("."));
-    let (root, config) = match setup(first, args.config.as_deref(), &args.select, &args.ignore, &args.lang, cwd) {
-        Ok(found) => found,
-        Err(code) => return code,
-    };
+    let (root, config) =
+        match setup(first, args.config.as_deref(), &args.select, &args.ignore, &args.lang, cwd) {
+            Ok(found) => found,
+            Err(code) => return code,
+        };
     if !args.diff {
         match fixer::recover(&root) {
             Ok(0) => {}

@@ -254,7 +254,8 @@ impl Config {
                         .as_table()
                         .ok_or_else(|| err(format!("`{at}`: must be a table of name lists")))?;
                     for (key, value) in table {
-                        set_list(&mut python_rules[index], &format!("{at}.{key}"), key, value).map_err(err)?;
+                        set_list(&mut python_rules[index], &format!("{at}.{key}"), key, value)
+                            .map_err(err)?;
                     }
                     continue;
                 }

@@ -32,7 +32,12 @@ fn lint_python(text: &str) -> Vec<String> {
     let raw: RawConfig = toml::from_str("canonical-calls = [\"self._websocket_adapter.emit_*\"]").unwrap();
     let config = Config::from_raw(raw, Path::new("pyproject.toml"), Vec::new()).unwrap();
     let linter = Linter::new(&config);
-    linter.lint_text("app/example.py", &["app".into(), "example".into()], text).findings.into_iter().map(|f| f.rule).collect()
+    linter
+        .lint_text("app/example.py", &["app".into(), "example".into()], text)
+        .findings
+        .into_iter()
+        .map(|f| f.rule)
+        .collect()
 }
 
 #[test]

@@ -408,7 +408,11 @@ impl<'o> Walker<'o> {
                 let orelse = self.suite(&f.orelse);
                 Node::Seq(vec![
                     iter,
-                    Node::Loop { label: None, body: Box::new(Node::Seq(vec![target, body])), infinite: false },
+                    Node::Loop {
+                        label: None,
+                        body: Box::new(Node::Seq(vec![target, body])),
+                        infinite: false,
+                    },
                     orelse,
                 ])
             }
@@ -474,8 +478,11 @@ impl<'o> Walker<'o> {
                 Node::empty()
             }
             Stmt::ImportFrom(i) => {
-                let module: Vec<String> =
-                    i.module.as_ref().map(|m| m.id.split('.').map(str::to_owned).collect()).unwrap_or_default();
+                let module: Vec<String> = i
+                    .module
+                    .as_ref()
+                    .map(|m| m.id.split('.').map(str::to_owned).collect())
+                    .unwrap_or_default();
                 for alias in &i.names {
                     let mut path = module.clone();
                     path.push(alias.name.id.to_string());
@@ -488,10 +495,7 @@ impl<'o> Walker<'o> {
                 Node::empty()
             }
             Stmt::Delete(d) => Node::Seq(self.exprs(d.targets.iter())),
-            Stmt::Global(_)
-            | Stmt::Nonlocal(_)
-            | Stmt::Pass(_)
-            | Stmt::IpyEscapeCommand(_) => Node::empty(),
+            Stmt::Global(_) | Stmt::Nonlocal(_) | Stmt::Pass(_) | Stmt::IpyEscapeCommand(_) => Node::empty(),
         }
     }
 
@@ -568,7 +572,8 @@ impl<'o> Walker<'o> {
     fn constructed_type(&self, value: &Expr) -> Option<String> {
         let Expr::Call(c) = value else { return None };
         let path = dotted(&c.func)?;
-        let name = self.resolve(&path[0]).last().cloned().filter(|_| path.len() == 1).or(path.last().cloned())?;
+        let name =
+            self.resolve(&path[0]).last().cloned().filter(|_| path.len() == 1).or(path.last().cloned())?;
         name.chars().next().is_some_and(char::is_uppercase).then_some(name)
     }
 
@@ -827,7 +832,8 @@ impl<'o> Walker<'o> {
     fn chain(&self, e: &Expr) -> Option<Chain> {
         let (mut chain, seg) = match e {
             Expr::Name(n) => {
-                let root = if n.id.as_str() == "self" { Root::SelfValue } else { Root::Ident(n.id.to_string()) };
+                let root =
+                    if n.id.as_str() == "self" { Root::SelfValue } else { Root::Ident(n.id.to_string()) };
                 return Some(Chain { root, root_span: span(n.range), segs: Vec::new() });
             }
             Expr::Call(c) => match &*c.func {
@@ -851,7 +857,11 @@ impl<'o> Walker<'o> {
             Expr::Subscript(s) => (self.chain(&s.value)?, (SegKind::Index, String::new())),
             _ => return Some(Chain { root: Root::Other, root_span: span(e.range()), segs: Vec::new() }),
         };
-        chain.segs.push(Seg { kind: seg.0, name: seg.1, span: Span::new(chain.root_span.start, e.end().to_usize()) });
+        chain.segs.push(Seg {
+            kind: seg.0,
+            name: seg.1,
+            span: Span::new(chain.root_span.start, e.end().to_usize()),
+        });
         Some(chain)
     }
 
@@ -925,7 +935,16 @@ impl<'o> Walker<'o> {
             _ => false,
         };
         let idx = self.facts.calls.len();
-        self.facts.calls.push(Call { span: whole, name, name_span, path, receiver, args, body: self.body, canonical });
+        self.facts.calls.push(Call {
+            span: whole,
+            name,
+            name_span,
+            path,
+            receiver,
+            args,
+            body: self.body,
+            canonical,
+        });
         nodes.push(Node::Call(idx));
         Node::Seq(nodes)
     }
@@ -998,10 +1017,16 @@ mod tests {
         );
         let calls: Vec<(Option<Vec<String>>, &str)> =
             f.calls.iter().map(|c| (c.path.clone(), c.name.as_str())).collect();
-        assert_eq!(calls[0], (Some(vec!["app".into(), "ws".into(), "get_websocket_manager".into()]), "get_websocket_manager"));
+        assert_eq!(
+            calls[0],
+            (Some(vec!["app".into(), "ws".into(), "get_websocket_manager".into()]), "get_websocket_manager")
+        );
         assert_eq!(calls[1], (Some(vec!["json".into(), "dumps".into()]), "dumps"));
         assert_eq!(calls[2], (None, "send_text"));
-        assert_eq!(calls[3].0.as_deref().map(|p| p.join(".")), Some("AgentWebSocketBridge.get_instance".into()));
+        assert_eq!(
+            calls[3].0.as_deref().map(|p| p.join(".")),
+            Some("AgentWebSocketBridge.get_instance".into())
+        );
         assert_eq!(f.literals.len(), 1);
         assert_eq!(f.literals[0].entries[0].key, "type");
     }

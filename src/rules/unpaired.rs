@@ -154,7 +154,9 @@ impl Walk<'_, '_> {
             }
             Node::Exit(exit) => {
                 match &exit.kind {
-                    ExitKind::Question | ExitKind::Return | ExitKind::Raise => self.report(&open, Some(exit), None),
+                    ExitKind::Question | ExitKind::Return | ExitKind::Raise => {
+                        self.report(&open, Some(exit), None)
+                    }
                     ExitKind::Break(label) | ExitKind::Continue(label) => {
                         let target = match label {
                             Some(l) => self.loops.iter().rposition(|f| f.label.as_deref() == Some(l)),
