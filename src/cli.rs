@@ -172,6 +172,14 @@ struct CheckArgs {
     lang: Vec<LangArg>,
 }
 
+static PROGRAM: std::sync::OnceLock<&'static str> = std::sync::OnceLock::new();
+
+/// How the user runs this program: `cargo agent-events`, or `agent-events` from the Python wheel
+/// (for the commands that reports suggest).
+pub fn program() -> &'static str {
+    PROGRAM.get().copied().unwrap_or("cargo agent-events")
+}
+
 /// Usage, configuration or internal error: exit 2.
 fn fail(message: impl std::fmt::Display) -> ExitCode {
     eprintln!("error: {message}");
@@ -192,7 +200,10 @@ pub fn main(args: impl IntoIterator<Item = std::ffi::OsString>) -> ExitCode {
     if args.is_empty() {
         args.push(bin_name.into());
     }
+    let _ = PROGRAM.set(bin_name);
+    let name = if bin_name == "agent-events" { "agent-events" } else { "cargo-agent-events" };
     let parsed = Cli::command()
+        .name(name)
         .bin_name(bin_name)
         .try_get_matches_from(args)
         .and_then(|matches| Cli::from_arg_matches(&matches));
@@ -241,7 +252,7 @@ fn setup(
     let known: BTreeSet<String> = config.levels.keys().cloned().collect();
     for id in select.iter().chain(ignore) {
         if !known.contains(id) {
-            return Err(fail(format!("there is no rule `{id}` (see `cargo agent-events rules`)")));
+            return Err(fail(format!("there is no rule `{id}` (see `{} rules`)", program())));
         }
     }
     for id in &known {

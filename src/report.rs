@@ -66,13 +66,14 @@ impl Diagnostic for Rendered<'_> {
     }
 
     fn help<'b>(&'b self) -> Option<Box<dyn fmt::Display + 'b>> {
+        let program = crate::cli::program();
         let fixable = match self.finding.fix.as_ref().map(|f| f.applicability) {
-            Some(crate::fix::Applicability::Safe) => "\nfixable: cargo agent-events fix",
-            Some(crate::fix::Applicability::Unsafe) => "\nfixable: cargo agent-events fix --unsafe-fixes",
-            None => "",
+            Some(crate::fix::Applicability::Safe) => format!("\nfixable: {program} fix"),
+            Some(crate::fix::Applicability::Unsafe) => format!("\nfixable: {program} fix --unsafe-fixes"),
+            None => String::new(),
         };
         Some(Box::new(format!(
-            "{}{fixable}\ndocs: cargo agent-events explain {}",
+            "{}{fixable}\ndocs: {program} explain {}",
             self.finding.help, self.finding.rule
         )))
     }

@@ -46,16 +46,65 @@ pub struct Options {
 pub fn parse(text: &str, options: &Options) -> (Result<Facts, ParseError>, Vec<Comment>) {
     let parsed = parse_unchecked_source(text, PySourceType::Python);
     let comments = comments(text, parsed.tokens());
-    if let Some(e) = parsed.errors().first() {
-        let span = span(e.location);
-        return (Err(ParseError { message: e.error.to_string(), span }), comments);
-    }
+    let error =
+        parsed.errors().first().map(|e| ParseError { message: e.error.to_string(), span: span(e.location) });
+    // The tree of a file with errors is walked too: the walk measures its depth for the drop.
     let module = parsed.syntax();
     let mut walker = Walker::new(options);
     walker.collect_names(&module.body, true);
     let tree = walker.suite(&module.body);
     walker.facts.bodies[0].tree = tree;
-    (Ok(walker.facts), comments)
+    let error = match walker.too_deep {
+        Some(span) => {
+            let depth = Depth::of(&module.body);
+            drop_deep(parsed, depth);
+            let message =
+                format!("the code nests deeper than {MAX_NESTING} levels (CPython cannot compile it either)");
+            Some(error.unwrap_or(ParseError { message, span }))
+        }
+        None => {
+            drop_deep(parsed, walker.max_depth);
+            error
+        }
+    };
+    match error {
+        Some(e) => (Err(e), comments),
+        None => (Ok(walker.facts), comments),
+    }
+}
+
+/// How deep the walk goes: deeper code is a `parse-error`. CPython itself refuses far less
+/// (200 nested brackets, 100 indentation levels).
+const MAX_NESTING: usize = 5_000;
+
+/// Measures the depth of a syntax tree, without limit.
+#[derive(Default)]
+struct Depth {
+    current: usize,
+    max: usize,
+}
+
+impl Depth {
+    fn of(suite: &[Stmt]) -> usize {
+        let mut d = Depth::default();
+        d.visit_body(suite);
+        d.max
+    }
+}
+
+impl<'a> Visitor<'a> for Depth {
+    fn visit_stmt(&mut self, stmt: &'a Stmt) {
+        self.current += 1;
+        self.max = self.max.max(self.current);
+        grow(|| visitor::walk_stmt(self, stmt));
+        self.current -= 1;
+    }
+    fn visit_expr(&mut self, expr: &'a Expr) {
+        self.current += 1;
+        self.max = self.max.max(self.current);
+        grow(|| visitor::walk_expr(self, expr));
+        self.current -= 1;
+    }
 }
 
 fn span(range: TextRange) -> Span {
@@ -95,6 +144,45 @@ fn wildcard(pattern: &str, text: &str) -> bool {
     true
 }
 
+/// Runs a step of a recursive walk, on a new stack segment when little stack is left: syntax
+/// trees as deep as the file's nesting (`not not … x`, `a.b.c…`) never overflow the stack.
+fn grow<R>(f: impl FnOnce() -> R) -> R {
+    stacker::maybe_grow(128 * 1024, 4 * 1024 * 1024, f)
+}
+
+/// A sequence, flattened: nested sequences are spliced in and empty nodes left out, so that the
+/// tree of an expression without calls is empty however deep the expression is.
+fn seq(nodes: Vec<Node>) -> Node {
+    let mut flat = Vec::with_capacity(nodes.len());
+    for node in nodes {
+        match node {
+            Node::Seq(inner) => flat.extend(inner),
+            node => flat.push(node),
+        }
+    }
+    if flat.len() == 1 {
+        return flat.pop().unwrap_or_else(Node::empty);
+    }
+    Node::Seq(flat)
+}
+
+/// A branch; nothing when no arm does anything.
+fn branch(arms: Vec<Node>) -> Node {
+    if arms.iter().all(|a| matches!(a, Node::Seq(s) if s.is_empty())) {
+        return Node::empty();
+    }
+    Node::Branch(arms)
+}
+
+/// Drops a syntax tree `depth` levels deep on a stack large enough for its recursive drop.
+fn drop_deep<T>(tree: T, depth: usize) {
+    if depth < 1_000 {
+        drop(tree);
+    } else {
+        stacker::grow(depth * 1024 + (1 << 20), move || drop(tree));
+    }
+}
+
 /// The direct child expressions (and annotations) of a node.
 #[derive(Default)]
 struct Children<'a> {
@@ -118,18 +206,32 @@ fn children(e: &Expr) -> Children<'_> {
     c
 }
 
-/// `a.b.c` as `["a", "b", "c"]`, when it is a dotted name.
+/// `a.b.c` as `["a", "b", "c"]`, when it is a dotted name of at most [`MAX_CHAIN`] parts.
 fn dotted(e: &Expr) -> Option<Vec<String>> {
-    match e {
-        Expr::Name(n) => Some(vec![n.id.to_string()]),
-        Expr::Attribute(a) => {
-            let mut d = dotted(&a.value)?;
-            d.push(a.attr.id.to_string());
-            Some(d)
+    let mut parts = Vec::new();
+    let mut cur = e;
+    loop {
+        if parts.len() > MAX_CHAIN {
+            return None;
         }
-        _ => None,
+        match cur {
+            Expr::Name(n) => {
+                parts.push(n.id.to_string());
+                break;
+            }
+            Expr::Attribute(a) => {
+                parts.push(a.attr.id.to_string());
+                cur = &a.value;
+            }
+            _ => return None,
+        }
     }
+    parts.reverse();
+    Some(parts)
 }
+
+/// The longest member chain followed (`a.b.c…`): real code stays far below it.
+const MAX_CHAIN: usize = 64;
 
 fn decorator_path(d: &Decorator) -> String {
     let e = match &d.expression {
@@ -155,6 +257,11 @@ struct Walker<'o> {
     loops: usize,
     /// Inside the body of a `try` with handlers: a `raise` goes to a handler.
     in_handled_try: usize,
+    /// The current and deepest nesting of the walk.
+    depth: usize,
+    max_depth: usize,
+    /// Where the tree first nests deeper than [`MAX_NESTING`].
+    too_deep: Option<Span>,
 }
 
 impl<'o> Walker<'o> {
@@ -172,12 +279,37 @@ impl<'o> Walker<'o> {
             finally: Vec::new(),
             loops: 0,
             in_handled_try: 0,
+            depth: 0,
+            max_depth: 0,
+            too_deep: None,
         }
+    }
+
+    /// Whether the walk is as deep as it goes; the first place that is too deep is kept.
+    fn at_limit(&mut self, range: TextRange) -> bool {
+        if self.depth < MAX_NESTING {
+            return false;
+        }
+        self.too_deep.get_or_insert(span(range));
+        true
+    }
+
+    /// One level deeper into the tree (see [`grow`]).
+    fn deeper<R>(&mut self, f: impl FnOnce(&mut Self) -> R) -> R {
+        self.depth += 1;
+        self.max_depth = self.max_depth.max(self.depth);
+        let r = grow(|| f(self));
+        self.depth -= 1;
+        r
     }
 
     /// Imports anywhere in the file (an import inside a function binds for the whole file, as
     /// `use` aliases do in Rust), module-level definitions and string constants.
     fn collect_names(&mut self, suite: &[Stmt], module_level: bool) {
+        grow(|| self.collect_names_inner(suite, module_level))
+    }
+
+    fn collect_names_inner(&mut self, suite: &[Stmt], module_level: bool) {
         for stmt in suite {
             match stmt {
                 Stmt::Import(i) => {
@@ -292,7 +424,7 @@ impl<'o> Walker<'o> {
     // ---- statements ------------------------------------------------------------------------
 
     fn suite(&mut self, suite: &[Stmt]) -> Node {
-        Node::Seq(suite.iter().map(|s| self.stmt(s)).collect())
+        seq(suite.iter().map(|s| self.stmt(s)).collect())
     }
 
     fn exprs<'e>(&mut self, exprs: impl IntoIterator<Item = &'e Expr>) -> Vec<Node> {
@@ -310,10 +442,17 @@ impl<'o> Walker<'o> {
             .map(|(node, _)| node.clone())
             .collect();
         nodes.push(Node::Exit(Exit { kind, span: span(range) }));
-        Node::Seq(nodes)
+        seq(nodes)
     }
 
     fn stmt(&mut self, stmt: &Stmt) -> Node {
+        if self.at_limit(stmt.range()) {
+            return Node::empty();
+        }
+        self.deeper(|w| w.stmt_inner(stmt))
+    }
+
+    fn stmt_inner(&mut self, stmt: &Stmt) -> Node {
         match stmt {
             Stmt::FunctionDef(f) => self.function(f),
             Stmt::ClassDef(c) => {
@@ -327,18 +466,18 @@ impl<'o> Walker<'o> {
                 let outer = self.class.replace(c.name.id.to_string());
                 nodes.push(self.suite(&c.body));
                 self.class = outer;
-                Node::Seq(nodes)
+                seq(nodes)
             }
             Stmt::Return(r) => {
                 let value = r.value.as_ref().map_or_else(Node::empty, |v| self.expr(v));
-                Node::Seq(vec![value, self.exit(ExitKind::Return, r.range)])
+                seq(vec![value, self.exit(ExitKind::Return, r.range)])
             }
             Stmt::Raise(r) => {
                 let mut nodes: Vec<Node> = r.exc.iter().chain(r.cause.iter()).map(|e| self.expr(e)).collect();
                 if self.in_handled_try == 0 {
                     nodes.push(self.exit(ExitKind::Raise, r.range));
                 }
-                Node::Seq(nodes)
+                seq(nodes)
             }
             Stmt::Break(b) => self.exit(ExitKind::Break(None), b.range),
             Stmt::Continue(c) => self.exit(ExitKind::Continue(None), c.range),
@@ -358,7 +497,7 @@ impl<'o> Walker<'o> {
                         }
                     }
                 }
-                Node::Seq(nodes)
+                seq(nodes)
             }
             Stmt::AnnAssign(a) => {
                 self.annotation(&a.annotation);
@@ -377,15 +516,15 @@ impl<'o> Walker<'o> {
                         self.static_item(n, ty);
                     }
                 }
-                Node::Seq(nodes)
+                seq(nodes)
             }
-            Stmt::AugAssign(a) => Node::Seq(vec![self.expr(&a.value), self.expr(&a.target)]),
+            Stmt::AugAssign(a) => seq(vec![self.expr(&a.value), self.expr(&a.target)]),
             Stmt::Expr(e) => self.expr(&e.value),
             Stmt::If(s) => {
                 let test = self.expr(&s.test);
                 let body = self.suite(&s.body);
                 let rest = self.clauses(&s.elif_else_clauses);
-                Node::Seq(vec![test, Node::Branch(vec![body, rest])])
+                seq(vec![test, branch(vec![body, rest])])
             }
             Stmt::While(w) => {
                 let infinite = matches!(&*w.test, Expr::BooleanLiteral(b) if b.value);
@@ -394,10 +533,7 @@ impl<'o> Walker<'o> {
                 let body = self.suite(&w.body);
                 self.loops -= 1;
                 let orelse = self.suite(&w.orelse);
-                Node::Seq(vec![
-                    Node::Loop { label: None, body: Box::new(Node::Seq(vec![test, body])), infinite },
-                    orelse,
-                ])
+                seq(vec![Node::Loop { label: None, body: Box::new(seq(vec![test, body])), infinite }, orelse])
             }
             Stmt::For(f) => {
                 let iter = self.expr(&f.iter);
@@ -406,13 +542,9 @@ impl<'o> Walker<'o> {
                 let body = self.suite(&f.body);
                 self.loops -= 1;
                 let orelse = self.suite(&f.orelse);
-                Node::Seq(vec![
+                seq(vec![
                     iter,
-                    Node::Loop {
-                        label: None,
-                        body: Box::new(Node::Seq(vec![target, body])),
-                        infinite: false,
-                    },
+                    Node::Loop { label: None, body: Box::new(seq(vec![target, body])), infinite: false },
                     orelse,
                 ])
             }
@@ -426,7 +558,7 @@ impl<'o> Walker<'o> {
                     }
                 }
                 nodes.push(self.suite(&w.body));
-                Node::Seq(nodes)
+                seq(nodes)
             }
             Stmt::Match(m) => {
                 let subject = self.expr(&m.subject);
@@ -435,12 +567,12 @@ impl<'o> Walker<'o> {
                 for case in &m.cases {
                     let guard = case.guard.as_ref().map_or_else(Node::empty, |g| self.expr(g));
                     exhaustive |= case.guard.is_none() && case.pattern.is_irrefutable();
-                    arms.push(Node::Seq(vec![guard, self.suite(&case.body)]));
+                    arms.push(seq(vec![guard, self.suite(&case.body)]));
                 }
                 if !exhaustive {
                     arms.push(Node::empty());
                 }
-                Node::Seq(vec![subject, Node::Branch(arms)])
+                seq(vec![subject, branch(arms)])
             }
             Stmt::Try(t) => {
                 let finally = self.suite(&t.finalbody);
@@ -453,22 +585,22 @@ impl<'o> Walker<'o> {
                 let body = self.suite(&t.body);
                 self.in_handled_try -= usize::from(handled);
                 let orelse = self.suite(&t.orelse);
-                let mut arms = vec![Node::Seq(vec![body, orelse])];
+                let mut arms = vec![seq(vec![body, orelse])];
                 for ExceptHandler::ExceptHandler(h) in &t.handlers {
                     let ty = h.type_.as_ref().map_or_else(Node::empty, |e| self.expr(e));
-                    arms.push(Node::Seq(vec![ty, self.suite(&h.body)]));
+                    arms.push(seq(vec![ty, self.suite(&h.body)]));
                 }
                 if guarded {
                     self.finally.pop();
                 }
-                Node::Seq(vec![Node::Branch(arms), finally])
+                seq(vec![branch(arms), finally])
             }
             Stmt::Assert(a) => {
                 let mut nodes = vec![self.expr(&a.test)];
                 if let Some(msg) = &a.msg {
                     nodes.push(self.expr(msg));
                 }
-                Node::Seq(nodes)
+                seq(nodes)
             }
             Stmt::Import(i) => {
                 for alias in &i.names {
@@ -494,19 +626,26 @@ impl<'o> Walker<'o> {
                 self.annotation(&t.value);
                 Node::empty()
             }
-            Stmt::Delete(d) => Node::Seq(self.exprs(d.targets.iter())),
+            Stmt::Delete(d) => seq(self.exprs(d.targets.iter())),
             Stmt::Global(_) | Stmt::Nonlocal(_) | Stmt::Pass(_) | Stmt::IpyEscapeCommand(_) => Node::empty(),
         }
     }
 
     fn clauses(&mut self, clauses: &[ElifElseClause]) -> Node {
+        match clauses.first() {
+            Some(first) if self.at_limit(first.range) => Node::empty(),
+            _ => self.deeper(|w| w.clauses_inner(clauses)),
+        }
+    }
+
+    fn clauses_inner(&mut self, clauses: &[ElifElseClause]) -> Node {
         let Some((first, rest)) = clauses.split_first() else { return Node::empty() };
         match &first.test {
             Some(test) => {
                 let test = self.expr(test);
                 let body = self.suite(&first.body);
                 let rest = self.clauses(rest);
-                Node::Seq(vec![test, Node::Branch(vec![body, rest])])
+                seq(vec![test, branch(vec![body, rest])])
             }
             None => self.suite(&first.body),
         }
@@ -515,7 +654,7 @@ impl<'o> Walker<'o> {
     /// A function definition: its facts and body; the node of its decorators.
     fn function(&mut self, f: &ast::StmtFunctionDef) -> Node {
         let attrs: Vec<String> = f.decorator_list.iter().map(decorator_path).collect();
-        let decorators = Node::Seq(f.decorator_list.iter().map(|d| self.expr(&d.expression)).collect());
+        let decorators = seq(f.decorator_list.iter().map(|d| self.expr(&d.expression)).collect());
         let in_class = self.class.is_some();
         let is_static = attrs.iter().any(|a| a == "staticmethod");
         let is_class = attrs.iter().any(|a| a == "classmethod");
@@ -579,6 +718,10 @@ impl<'o> Walker<'o> {
 
     /// The class an annotation names, through `Optional[…]`, `X | None` and the like.
     fn annotated_type(&self, e: &Expr) -> Option<String> {
+        grow(|| self.annotated_type_inner(e))
+    }
+
+    fn annotated_type_inner(&self, e: &Expr) -> Option<String> {
         match e {
             Expr::Name(_) | Expr::Attribute(_) => {
                 let path = dotted(e)?;
@@ -647,6 +790,12 @@ impl<'o> Walker<'o> {
     }
 
     fn annotation(&mut self, e: &Expr) {
+        if !self.at_limit(e.range()) {
+            self.deeper(|w| w.annotation_inner(e))
+        }
+    }
+
+    fn annotation_inner(&mut self, e: &Expr) {
         match e {
             Expr::Name(_) | Expr::Attribute(_) => {
                 if let Some(path) = self.item_path(e) {
@@ -678,6 +827,13 @@ impl<'o> Walker<'o> {
     // ---- expressions -----------------------------------------------------------------------
 
     fn expr(&mut self, e: &Expr) -> Node {
+        if self.at_limit(e.range()) {
+            return Node::empty();
+        }
+        self.deeper(|w| w.expr_inner(e))
+    }
+
+    fn expr_inner(&mut self, e: &Expr) -> Node {
         match e {
             Expr::Call(c) => self.call(c),
             Expr::Dict(d) => self.dict(d),
@@ -697,14 +853,14 @@ impl<'o> Walker<'o> {
             Expr::BoolOp(b) => {
                 let mut values = b.values.iter();
                 let first = values.next().map_or_else(Node::empty, |v| self.expr(v));
-                let rest = Node::Seq(values.map(|v| self.expr(v)).collect());
-                Node::Seq(vec![first, Node::Branch(vec![Node::empty(), rest])])
+                let rest = seq(values.map(|v| self.expr(v)).collect());
+                seq(vec![first, branch(vec![Node::empty(), rest])])
             }
             Expr::If(i) => {
                 let test = self.expr(&i.test);
                 let body = self.expr(&i.body);
                 let orelse = self.expr(&i.orelse);
-                Node::Seq(vec![test, Node::Branch(vec![body, orelse])])
+                seq(vec![test, branch(vec![body, orelse])])
             }
             Expr::Named(n) => {
                 let first_new = self.facts.literals.len();
@@ -721,7 +877,7 @@ impl<'o> Walker<'o> {
             }
             Expr::ListComp(_) | Expr::SetComp(_) | Expr::DictComp(_) | Expr::Generator(_) => {
                 let c = children(e);
-                let body = Node::Seq(self.exprs(c.exprs));
+                let body = seq(self.exprs(c.exprs));
                 Node::Loop { label: None, body: Box::new(body), infinite: false }
             }
             Expr::StringLiteral(_)
@@ -736,7 +892,7 @@ impl<'o> Walker<'o> {
                 for a in c.annotations {
                     self.annotation(a);
                 }
-                Node::Seq(self.exprs(c.exprs))
+                seq(self.exprs(c.exprs))
             }
         }
     }
@@ -793,7 +949,7 @@ impl<'o> Walker<'o> {
         }
         nodes.extend(self.dict_values(idx, &values));
         nodes.push(Node::Literal(idx));
-        Node::Seq(nodes)
+        seq(nodes)
     }
 
     /// Walks entry values, linking nested dicts and strings into the literal's entries.
@@ -828,41 +984,63 @@ impl<'o> Walker<'o> {
         }
     }
 
-    /// A member chain: `self.context.websocket_manager`, `get_manager().ws`.
+    /// A member chain: `self.context.websocket_manager`, `get_manager().ws`. Chains longer than
+    /// [`MAX_CHAIN`] are not followed.
     fn chain(&self, e: &Expr) -> Option<Chain> {
-        let (mut chain, seg) = match e {
-            Expr::Name(n) => {
-                let root =
-                    if n.id.as_str() == "self" { Root::SelfValue } else { Root::Ident(n.id.to_string()) };
-                return Some(Chain { root, root_span: span(n.range), segs: Vec::new() });
+        let mut ops: Vec<(&Expr, SegKind, String)> = Vec::new();
+        let mut cur = e;
+        let (root, root_span) = loop {
+            if ops.len() > MAX_CHAIN {
+                return Some(Chain { root: Root::Other, root_span: span(e.range()), segs: Vec::new() });
             }
-            Expr::Call(c) => match &*c.func {
-                Expr::Attribute(a) if !self.is_path_root(&a.value) => {
-                    (self.chain(&a.value)?, (SegKind::Method(c.arguments.len()), a.attr.id.to_string()))
+            match cur {
+                Expr::Name(n) => {
+                    let root =
+                        if n.id.as_str() == "self" { Root::SelfValue } else { Root::Ident(n.id.to_string()) };
+                    break (root, span(n.range));
                 }
-                func => {
-                    let root = match dotted(func) {
-                        Some(path) => {
-                            let mut resolved = self.resolve(&path[0]);
-                            resolved.extend(path[1..].iter().cloned());
-                            Root::Call(resolved)
-                        }
-                        None => Root::Other,
-                    };
-                    return Some(Chain { root, root_span: span(c.range()), segs: Vec::new() });
+                Expr::Call(c) => match &*c.func {
+                    Expr::Attribute(a) if !self.is_path_root(&a.value) => {
+                        ops.push((cur, SegKind::Method(c.arguments.len()), a.attr.id.to_string()));
+                        cur = &a.value;
+                    }
+                    func => {
+                        let root = match dotted(func) {
+                            Some(path) => {
+                                let mut resolved = self.resolve(&path[0]);
+                                resolved.extend(path[1..].iter().cloned());
+                                Root::Call(resolved)
+                            }
+                            None => Root::Other,
+                        };
+                        break (root, span(c.range()));
+                    }
+                },
+                Expr::Attribute(a) => {
+                    ops.push((cur, SegKind::Field, a.attr.id.to_string()));
+                    cur = &a.value;
                 }
-            },
-            Expr::Attribute(a) => (self.chain(&a.value)?, (SegKind::Field, a.attr.id.to_string())),
-            Expr::Await(a) => (self.chain(&a.value)?, (SegKind::Await, String::new())),
-            Expr::Subscript(s) => (self.chain(&s.value)?, (SegKind::Index, String::new())),
-            _ => return Some(Chain { root: Root::Other, root_span: span(e.range()), segs: Vec::new() }),
+                Expr::Await(a) => {
+                    ops.push((cur, SegKind::Await, String::new()));
+                    cur = &a.value;
+                }
+                Expr::Subscript(s) => {
+                    ops.push((cur, SegKind::Index, String::new()));
+                    cur = &s.value;
+                }
+                other => break (Root::Other, span(other.range())),
+            }
         };
-        chain.segs.push(Seg {
-            kind: seg.0,
-            name: seg.1,
-            span: Span::new(chain.root_span.start, e.end().to_usize()),
-        });
-        Some(chain)
+        let segs = ops
+            .into_iter()
+            .rev()
+            .map(|(node, kind, name)| Seg {
+                kind,
+                name,
+                span: Span::new(root_span.start, node.end().to_usize()),
+            })
+            .collect();
+        Some(Chain { root, root_span, segs })
     }
 
     /// Whether `a` in `a.b(…)` makes it a path call: a dotted name whose root is an item.
@@ -946,7 +1124,7 @@ impl<'o> Walker<'o> {
             canonical,
         });
         nodes.push(Node::Call(idx));
-        Node::Seq(nodes)
+        seq(nodes)
     }
 
     /// `dict(type="tool_executing", …)`: a dict literal with the keywords as keys.
@@ -977,7 +1155,7 @@ impl<'o> Walker<'o> {
         }
         nodes.extend(self.dict_values(idx, &values));
         nodes.push(Node::Literal(idx));
-        Node::Seq(nodes)
+        seq(nodes)
     }
 
     /// Whether a method call matches one of the configured canonical call patterns.
@@ -1044,5 +1222,33 @@ mod tests {
         let (result, _) = parse("print 'hello'\n", &Options::default());
         let e = result.unwrap_err();
         assert!(e.span.start <= 14, "{e:?}");
+    }
+
+    #[test]
+    fn deep_nesting_is_a_parse_error_never_a_stack_overflow() {
+        // On the test thread's small stack: the walk and the drop grow their stack as needed.
+        let n = 100_000;
+        for src in [
+            format!("x = {}y\n", "not ".repeat(n)),
+            format!("x = {}y\n", "-".repeat(n)),
+            format!("x = {}{}\n", "[".repeat(n), "]".repeat(n)),
+            format!("x = {}b\n", "a.".repeat(n)),
+            format!("x = {}1\n", "1+".repeat(n)),
+            format!("x = {}1{}\n", "(lambda: ".repeat(n), ")".repeat(n)),
+        ] {
+            let (result, _) = parse(&src, &Options::default());
+            let e = result.expect_err("too deep");
+            assert!(e.message.contains("nests deeper"), "{}", e.message);
+        }
+        // Deep but within the limit: linted.
+        let src = format!("x = {}y\nnotify_agent_started()\n", "not ".repeat(4_000));
+        assert_eq!(facts(&src).calls.len(), 1);
+    }
+
+    #[test]
+    fn expressions_without_calls_leave_no_tree() {
+        let f = facts("def f(a):\n    x = [[[a + 1]]] if a else -a\n    return x\n");
+        let tree = format!("{:?}", f.bodies[1].tree);
+        assert!(!tree.contains("Seq([Seq"), "{tree}");
     }
 }
