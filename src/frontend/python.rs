@@ -73,6 +73,64 @@ pub fn parse(text: &str, options: &Options) -> (Result<Facts, ParseError>, Vec<C
     }
 }
 
+/// The names a function body binds (assignments, loop and `with` targets, walrus, `except … as`),
+/// not looking into nested functions and classes.
+#[derive(Default)]
+struct Locals(HashSet<String>);
+
+impl Locals {
+    fn target(&mut self, e: &Expr) {
+        match e {
+            Expr::Name(n) => {
+                self.0.insert(n.id.to_string());
+            }
+            Expr::Tuple(t) => t.elts.iter().for_each(|e| self.target(e)),
+            Expr::List(l) => l.elts.iter().for_each(|e| self.target(e)),
+            Expr::Starred(s) => self.target(&s.value),
+            _ => {}
+        }
+    }
+}
+
+impl<'a> Visitor<'a> for Locals {
+    fn visit_stmt(&mut self, stmt: &'a Stmt) {
+        match stmt {
+            Stmt::FunctionDef(f) => {
+                self.0.insert(f.name.id.to_string());
+                return;
+            }
+            Stmt::ClassDef(c) => {
+                self.0.insert(c.name.id.to_string());
+                return;
+            }
+            Stmt::Assign(a) => a.targets.iter().for_each(|t| self.target(t)),
+            Stmt::AnnAssign(a) => self.target(&a.target),
+            Stmt::AugAssign(a) => self.target(&a.target),
+            Stmt::For(f) => self.target(&f.target),
+            Stmt::With(w) => {
+                w.items.iter().filter_map(|i| i.optional_vars.as_deref()).for_each(|v| self.target(v))
+            }
+            Stmt::Try(t) => {
+                for ExceptHandler::ExceptHandler(h) in &t.handlers {
+                    if let Some(name) = &h.name {
+                        self.0.insert(name.id.to_string());
+                    }
+                }
+            }
+            _ => {}
+        }
+        grow(|| visitor::walk_stmt(self, stmt));
+    }
+    fn visit_expr(&mut self, expr: &'a Expr) {
+        match expr {
+            Expr::Named(n) => self.target(&n.target),
+            Expr::Lambda(_) => return,
+            _ => {}
+        }
+        grow(|| visitor::walk_expr(self, expr));
+    }
+}
+
 /// How deep the walk goes: deeper code is a `parse-error`. CPython itself refuses far less
 /// (200 nested brackets, 100 indentation levels).
 const MAX_NESTING: usize = 5_000;
@@ -262,6 +320,8 @@ struct Walker<'o> {
     max_depth: usize,
     /// Where the tree first nests deeper than [`MAX_NESTING`].
     too_deep: Option<Span>,
+    /// The local names of the enclosing functions, innermost last.
+    locals: Vec<HashSet<String>>,
 }
 
 impl<'o> Walker<'o> {
@@ -282,6 +342,7 @@ impl<'o> Walker<'o> {
             depth: 0,
             max_depth: 0,
             too_deep: None,
+            locals: Vec::new(),
         }
     }
 
@@ -395,9 +456,16 @@ impl<'o> Walker<'o> {
 
     /// Whether a name is known as a module, class or function rather than a value.
     fn is_item(&self, name: &str) -> bool {
-        self.imports.contains_key(name)
-            || self.defined.contains(name)
-            || name.chars().next().is_some_and(char::is_uppercase)
+        !self.is_local(name)
+            && (self.imports.contains_key(name)
+                || self.defined.contains(name)
+                || name.chars().next().is_some_and(char::is_uppercase))
+    }
+
+    /// Whether a name is a parameter or a variable of an enclosing function (it shadows a
+    /// module-level item of the same name, as pytest fixtures do).
+    fn is_local(&self, name: &str) -> bool {
+        self.locals.iter().any(|scope| scope.contains(name))
     }
 
     fn mention(&mut self, path: Vec<String>, span: Span, kind: MentionKind) {
@@ -678,7 +746,14 @@ impl<'o> Walker<'o> {
             attrs,
         });
         let class = self.class.take();
+        let mut locals = Locals::default();
+        f.parameters.iter().for_each(|p| {
+            locals.0.insert(p.name().id.to_string());
+        });
+        locals.visit_body(&f.body);
+        self.locals.push(locals.0);
         self.with_body(Some(name), |w| w.suite(&f.body));
+        self.locals.pop();
         self.class = class;
         decorators
     }
@@ -816,7 +891,7 @@ impl<'o> Walker<'o> {
     fn item_path(&self, e: &Expr) -> Option<Vec<String>> {
         let path = dotted(e)?;
         let root = &path[0];
-        if !(self.imports.contains_key(root) || self.defined.contains(root)) {
+        if self.is_local(root) || !(self.imports.contains_key(root) || self.defined.contains(root)) {
             return None;
         }
         let mut resolved = self.resolve(root);
@@ -1081,7 +1156,7 @@ impl<'o> Walker<'o> {
         if path.as_ref().is_some_and(|p| p.len() == 1 && p[0] == "dict") {
             return self.dict_call(c, nodes);
         }
-        let skip_args = path.is_none() && is_mock_assertion(&name);
+        let skip_args = is_mock_assertion(&name);
         let mut args = Vec::new();
         if !skip_args {
             let values = c.arguments.args.iter().chain(c.arguments.keywords.iter().map(|k| &k.value));
