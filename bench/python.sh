@@ -4,8 +4,9 @@
 #   bash bench/python.sh            # fetches the corpus (once), builds, measures
 #   RUNS=9 bash bench/python.sh     # more runs per tool (default 5); figures are medians
 #
-# Corpus: target/py-corpus, the .py files of a few big packages from PyPI at pinned versions
-# (bench/python-parsers/corpus.sh). Tools: `grep -rlF` over the prefilter's strings (the lower
+# Corpora: target/py-corpus, the .py files of a few big packages from PyPI at pinned versions
+# (bench/python-parsers/corpus.sh), and target/py-worst, 200 copies of fixtures/python-backend
+# (every file legacy agent code). Tools: `grep -rlF` over the prefilter's strings (the lower
 # bound: every byte read once, nothing parsed), `cargo agent-events check --lang python` (default
 # rules, prefilter on) and the same with --no-prefilter (every file parsed).
 set -euo pipefail
@@ -61,44 +62,61 @@ measure() {
     if [ "$HAVE_TIME" = 1 ]; then echo "$median $((rss / 1024))"; else echo "$median -"; fi
 }
 
-files=$(find "$CORPUS" -name '*.py' -type f | wc -l)
-mb=$(find "$CORPUS" -name '*.py' -type f -print0 | xargs -0 cat | wc -c | awk '{printf "%.1f", $1 / 1048576}')
-
-# `check` prints its findings as one JSON array
-findings() {
-    "$BIN" check "${LANG_ARGS[@]}" --format json --exit-zero "$@" "$CORPUS" |
-        python3 -c 'import json, sys; print(len(json.load(sys.stdin)))'
-}
-
-row() {
-    local name=$1 t=$2 r=$3 n=$4
-    awk -v name="$name" -v f="$files" -v mb="$mb" -v t="$t" -v r="$r" -v g="$grep_time" -v n="$n" 'BEGIN {
-        rate = t > 0 ? sprintf("%.0f | %.1f", f / t, mb / t) : "- | -"
-        x = g > 0 ? sprintf("%.1f", t / g) : "-"
-        printf "| %s | %d | %.1f | %.3f | %s | %s | %s | %s |\n", name, f, mb, t, rate, r, x, n
-    }'
-}
-
-# grep in the C locale, as the linter's prefilter works on bytes
-read -r grep_time grep_rss < <(measure 1 env LC_ALL=C grep -rlF --include='*.py' -f "$NEEDLES" "$CORPUS")
-passed=$(LC_ALL=C grep -rlF --include='*.py' -f "$NEEDLES" "$CORPUS" | wc -l) || true
-read -r on_time on_rss < <(measure 0 "$BIN" check "${LANG_ARGS[@]}" --format json --exit-zero "$CORPUS")
-read -r off_time off_rss < <(measure 0 "$BIN" check "${LANG_ARGS[@]}" --format json --exit-zero --no-prefilter "$CORPUS")
-on_findings=$(findings)
-off_findings=$(findings --no-prefilter)
-
-echo
-echo "## Python: $CORPUS, $files files, $mb MB ($RUNS runs each, medians)"
-echo
-echo "| tool | files | MB | wall (s) | files/s | MB/s | peak RSS (MiB) | × grep | findings |"
-echo "|---|---:|---:|---:|---:|---:|---:|---:|---:|"
-row "\`grep -rlF\` (the prefilter's $(wc -l < "$NEEDLES") strings)" "$grep_time" "$grep_rss" "-"
-check="agent-events check${LANG_ARGS[*]:+ ${LANG_ARGS[*]}}"
-row "\`$check\`" "$on_time" "$on_rss" "$on_findings"
-row "\`$check --no-prefilter\`" "$off_time" "$off_rss" "$off_findings"
-echo
-echo "Files holding one of the prefilter's strings (those the prefilter lets through to the parser): $passed of $files."
-if [ "$on_findings" != "$off_findings" ]; then
-    echo
-    echo "**The prefilter changes the findings: $on_findings with it, $off_findings without.**"
+# The worst case: every file is legacy agent code, with the fixture's configuration.
+WORST=target/py-worst
+if [ ! -f "$WORST/pyproject.toml" ]; then
+    rm -rf "$WORST"
+    for i in $(seq 1 200); do
+        mkdir -p "$WORST/copy_$i"
+        cp -r fixtures/python-backend/app fixtures/python-backend/tests "$WORST/copy_$i/"
+    done
+    cp fixtures/python-backend/pyproject.toml "$WORST/"
 fi
+
+report() {
+    CORPUS=$1
+    files=$(find "$CORPUS" -name '*.py' -type f | wc -l)
+    mb=$(find "$CORPUS" -name '*.py' -type f -print0 | xargs -0 cat | wc -c | awk '{printf "%.1f", $1 / 1048576}')
+
+    # `check` prints its findings as one JSON array
+    findings() {
+        "$BIN" check "${LANG_ARGS[@]}" --format json --exit-zero "$@" "$CORPUS" |
+            python3 -c 'import json, sys; print(len(json.load(sys.stdin)))'
+    }
+
+    row() {
+        local name=$1 t=$2 r=$3 n=$4
+        awk -v name="$name" -v f="$files" -v mb="$mb" -v t="$t" -v r="$r" -v g="$grep_time" -v n="$n" 'BEGIN {
+            rate = t > 0 ? sprintf("%.0f | %.1f", f / t, mb / t) : "- | -"
+            x = g > 0 ? sprintf("%.1f", t / g) : "-"
+            printf "| %s | %d | %.1f | %.3f | %s | %s | %s | %s |\n", name, f, mb, t, rate, r, x, n
+        }'
+    }
+
+    # grep in the C locale, as the linter's prefilter works on bytes
+    read -r grep_time grep_rss < <(measure 1 env LC_ALL=C grep -rlF --include='*.py' -f "$NEEDLES" "$CORPUS")
+    passed=$(LC_ALL=C grep -rlF --include='*.py' -f "$NEEDLES" "$CORPUS" | wc -l) || true
+    read -r on_time on_rss < <(measure 0 "$BIN" check "${LANG_ARGS[@]}" --format json --exit-zero "$CORPUS")
+    read -r off_time off_rss < <(measure 0 "$BIN" check "${LANG_ARGS[@]}" --format json --exit-zero --no-prefilter "$CORPUS")
+    on_findings=$(findings)
+    off_findings=$(findings --no-prefilter)
+
+    echo
+    echo "## Python: $CORPUS, $files files, $mb MB ($RUNS runs each, medians)"
+    echo
+    echo "| tool | files | MB | wall (s) | files/s | MB/s | peak RSS (MiB) | × grep | findings |"
+    echo "|---|---:|---:|---:|---:|---:|---:|---:|---:|"
+    row "\`grep -rlF\` (the prefilter's $(wc -l < "$NEEDLES") strings)" "$grep_time" "$grep_rss" "-"
+    check="agent-events check${LANG_ARGS[*]:+ ${LANG_ARGS[*]}}"
+    row "\`$check\`" "$on_time" "$on_rss" "$on_findings"
+    row "\`$check --no-prefilter\`" "$off_time" "$off_rss" "$off_findings"
+    echo
+    echo "Files holding one of the prefilter's strings (those the prefilter lets through to the parser): $passed of $files."
+    if [ "$on_findings" != "$off_findings" ]; then
+        echo
+        echo "**The prefilter changes the findings: $on_findings with it, $off_findings without.**"
+    fi
+}
+
+report target/py-corpus
+report "$WORST"

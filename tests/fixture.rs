@@ -1,45 +1,14 @@
 //! The linter on `fixtures/legacy-backend`: every finding is marked beside its line
 //! (`// expect: rule-a, rule-b`), every mark is found, nothing else is reported.
 
+mod common;
+
 use std::collections::BTreeSet;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::Command;
 
 fn fixture() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("fixtures/legacy-backend")
-}
-
-fn marks(root: &Path) -> BTreeSet<(String, usize, String)> {
-    let mut marks = BTreeSet::new();
-    let mut stack = vec![root.to_owned()];
-    while let Some(dir) = stack.pop() {
-        for entry in std::fs::read_dir(&dir).unwrap() {
-            let path = entry.unwrap().path();
-            if path.is_dir() {
-                if path.file_name().is_some_and(|n| n != "target") {
-                    stack.push(path);
-                }
-                continue;
-            }
-            if path.extension().is_none_or(|e| e != "rs") {
-                continue;
-            }
-            let rel = path.strip_prefix(root).unwrap().to_string_lossy().replace('\\', "/");
-            for (i, line) in std::fs::read_to_string(&path).unwrap().lines().enumerate() {
-                if let Some((_, rules)) = line.split_once("// expect: ") {
-                    for rule in rules.split(',') {
-                        marks.insert((rel.clone(), i + 1, rule.trim().to_owned()));
-                    }
-                }
-            }
-        }
-    }
-    for line in std::fs::read_to_string(root.join("expect-extra.txt")).unwrap().lines() {
-        let (place, rule) = line.split_once(": ").unwrap();
-        let (path, line) = place.rsplit_once(':').unwrap();
-        marks.insert((path.to_owned(), line.parse().unwrap(), rule.trim().to_owned()));
-    }
-    marks
 }
 
 #[test]
@@ -58,7 +27,7 @@ fn findings_match_the_marks_exactly() {
             (path, f["line"].as_u64().unwrap() as usize, f["rule"].as_str().unwrap().to_owned())
         })
         .collect();
-    let expected = marks(&root);
+    let expected = common::marks(&root, "rs", "// expect: ");
     let missed: Vec<_> = expected.difference(&found).collect();
     let unexpected: Vec<_> = found.difference(&expected).collect();
     assert!(

@@ -2,11 +2,13 @@
 //! (`# expect: rule-a, rule-b`), or listed in `expect-extra.txt` when its line cannot carry a
 //! mark; every mark is found, nothing else is reported, and every built-in rule fires.
 
+mod common;
+
 use std::collections::BTreeSet;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::{Command, Output};
 
-type Site = (String, usize, String);
+use common::Site;
 
 fn fixture() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("fixtures/python-backend")
@@ -18,43 +20,6 @@ fn run(args: &[&str]) -> Output {
         .arg(fixture())
         .output()
         .expect("the binary runs")
-}
-
-fn marks(root: &Path) -> BTreeSet<Site> {
-    let mut marks = BTreeSet::new();
-    let mut stack = vec![root.to_owned()];
-    while let Some(dir) = stack.pop() {
-        for entry in std::fs::read_dir(&dir).unwrap() {
-            let path = entry.unwrap().path();
-            if path.is_dir() {
-                let name = path.file_name().unwrap().to_string_lossy();
-                if !name.starts_with('.') && name != "target" && name != "__pycache__" {
-                    stack.push(path);
-                }
-                continue;
-            }
-            if path.extension().is_none_or(|e| e != "py") {
-                continue;
-            }
-            let rel = path.strip_prefix(root).unwrap().to_string_lossy().replace('\\', "/");
-            for (i, line) in std::fs::read_to_string(&path).unwrap().lines().enumerate() {
-                if let Some((_, rules)) = line.split_once("# expect: ") {
-                    for rule in rules.split(',') {
-                        marks.insert((rel.clone(), i + 1, rule.trim().to_owned()));
-                    }
-                }
-            }
-        }
-    }
-    for line in std::fs::read_to_string(root.join("expect-extra.txt")).unwrap().lines() {
-        if line.trim().is_empty() {
-            continue;
-        }
-        let (place, rule) = line.split_once(": ").unwrap();
-        let (path, line) = place.rsplit_once(':').unwrap();
-        marks.insert((path.to_owned(), line.parse().unwrap(), rule.trim().to_owned()));
-    }
-    marks
 }
 
 #[test]
@@ -74,7 +39,7 @@ fn findings_match_the_marks_exactly() {
             (path, f["line"].as_u64().unwrap() as usize, f["rule"].as_str().unwrap().to_owned())
         })
         .collect();
-    let expected = marks(&fixture());
+    let expected = common::marks(&fixture(), "py", "# expect: ");
     let missed: Vec<_> = expected.difference(&found).collect();
     let unexpected: Vec<_> = found.difference(&expected).collect();
     assert!(

@@ -822,17 +822,9 @@ impl<'o> Walker<'o> {
     /// member chain.
     fn bind(&mut self, target: &Expr, value: &Expr, first_new: usize) {
         let Expr::Name(n) = target else { return };
-        let name = n.id.to_string();
-        if let Some(lit) = self.literal_of(first_new, value) {
-            self.facts.literals[lit].binding = Some(name);
-            return;
-        }
-        if let Some(chain) = self.chain(value) {
-            if !chain.segs.is_empty() {
-                let body = self.body;
-                self.facts.bindings.push(Binding { name, chain, body });
-            }
-        }
+        let literal = self.literal_of(first_new, value);
+        let chain = if literal.is_none() { self.chain(value) } else { None };
+        self.facts.bind(n.id.to_string(), literal, chain, self.body);
     }
 
     /// Walks an assignment target; `ev["k"] = v` and `ev["data"]["k"] = v` are index assigns.

@@ -599,16 +599,9 @@ impl<'a> Walker<'a> {
         let mut names = Vec::new();
         pat_idents(pat, &mut names);
         let Some(name) = names.into_iter().next() else { return };
-        if let Some(lit) = self.literal_of(first_new_literal, init) {
-            self.facts.literals[lit].binding = Some(name);
-            return;
-        }
-        if let Some(chain) = self.chain(init) {
-            if !chain.segs.is_empty() {
-                let body = self.body;
-                self.facts.bindings.push(Binding { name, chain, body });
-            }
-        }
+        let literal = self.literal_of(first_new_literal, init);
+        let chain = if literal.is_none() { self.chain(init) } else { None };
+        self.facts.bind(name, literal, chain, self.body);
     }
 
     fn exprs<'e>(&mut self, exprs: impl IntoIterator<Item = &'e Expr>) -> Vec<Node> {
