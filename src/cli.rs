@@ -263,6 +263,19 @@ fn setup(
     Ok((root, config))
 }
 
+/// The files under `paths`: a path that is not there stops the run (exit 2); a folder or file
+/// that cannot be read while walking is skipped with a warning naming it.
+fn discovered(root: &Path, paths: &[PathBuf], config: &Config) -> Result<Vec<Target>, ExitCode> {
+    let (targets, errors) = discover(root, paths, config);
+    for e in &errors {
+        if e.fatal {
+            return Err(fail(format!("{}: {}", e.path.display(), e.message)));
+        }
+        eprintln!("warning: skipped: {}", e.message);
+    }
+    Ok(targets)
+}
+
 /// The root, the configuration and the files under `paths` (default: the current folder).
 fn project(
     paths: &[PathBuf],
@@ -273,11 +286,8 @@ fn project(
     let first = paths.first().cloned().unwrap_or_else(|| PathBuf::from("."));
     let (root, config) = setup(first, config, &[], &[], lang, cwd)?;
     let paths = if paths.is_empty() { vec![PathBuf::from(".")] } else { paths.to_vec() };
-    let (targets, errors) = discover(&root, &paths, &config);
-    match errors.first() {
-        Some(e) => Err(fail(format!("{}: {}", e.path.display(), e.message))),
-        None => Ok((root, config, targets)),
-    }
+    let targets = discovered(&root, &paths, &config)?;
+    Ok((root, config, targets))
 }
 
 fn check(args: CheckArgs, cwd: &Path) -> ExitCode {
@@ -313,14 +323,14 @@ fn check(args: CheckArgs, cwd: &Path) -> ExitCode {
             let absolute = path.canonicalize().unwrap_or(path);
             let rel = relative(&root, &absolute);
             let module = Packages::default().module_of(&absolute, &rel);
-            (vec![linter.lint_bytes(&rel, &module, &bytes)], 1)
+            (vec![crate::lint::on_worker_stack(|| linter.lint_bytes(&rel, &module, &bytes))], 1)
         }
         None => {
             let paths = if args.paths.is_empty() { vec![PathBuf::from(".")] } else { args.paths.clone() };
-            let (targets, errors) = discover(&root, &paths, &config);
-            if let Some(e) = errors.first() {
-                return fail(format!("{}: {}", e.path.display(), e.message));
-            }
+            let targets = match discovered(&root, &paths, &config) {
+                Ok(targets) => targets,
+                Err(code) => return code,
+            };
             (linter.run(&targets), targets.len())
         }
     };
@@ -394,12 +404,12 @@ fn fix(args: FixArgs, cwd: &Path) -> ExitCode {
         }
     }
     let paths = if args.paths.is_empty() { vec![PathBuf::from(".")] } else { args.paths.clone() };
-    let (targets, errors) = discover(&root, &paths, &config);
-    if let Some(e) = errors.first() {
-        return fail(format!("{}: {}", e.path.display(), e.message));
-    }
+    let targets = match discovered(&root, &paths, &config) {
+        Ok(targets) => targets,
+        Err(code) => return code,
+    };
     let linter = Linter::new(&config);
-    let plan = fixer::plan(&linter, &targets, args.unsafe_fixes);
+    let plan = crate::lint::on_worker_stack(|| fixer::plan(&linter, &targets, args.unsafe_fixes));
     for (rel, why) in &plan.refused {
         eprintln!("warning: {rel}: not fixed: {why}");
     }

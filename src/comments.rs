@@ -75,6 +75,87 @@ pub fn rust_comments(text: &str) -> Vec<Comment> {
     comments
 }
 
+/// An upper estimate of how deep the syntax tree of a Rust file nests, and where it is deepest:
+/// brackets nest, and within one bracket level each operator since the last `,`, `;` or closed
+/// block (`!!x`, `a + b + c`, `a.b().c()`) may add a level. Comments and literals are skipped.
+/// Used to refuse, before parsing, code too deep for a recursive parser.
+pub fn rust_nesting(text: &str) -> (usize, usize) {
+    let bytes = text.as_bytes();
+    // Per open bracket: the depth at which it starts and the operators of its current segment.
+    let mut stack: Vec<(usize, usize)> = vec![(0, 0)];
+    let (mut max, mut at) = (0, 0);
+    let mut i = 0;
+    while i < bytes.len() {
+        let b = bytes[i];
+        match b {
+            b'/' if bytes.get(i + 1) == Some(&b'/') => {
+                i = text[i..].find('\n').map_or(bytes.len(), |n| i + n);
+                continue;
+            }
+            b'/' if bytes.get(i + 1) == Some(&b'*') => {
+                let mut depth = 0usize;
+                while i < bytes.len() {
+                    if bytes[i] == b'/' && bytes.get(i + 1) == Some(&b'*') {
+                        depth += 1;
+                        i += 2;
+                    } else if bytes[i] == b'*' && bytes.get(i + 1) == Some(&b'/') {
+                        depth -= 1;
+                        i += 2;
+                        if depth == 0 {
+                            break;
+                        }
+                    } else {
+                        i += 1;
+                    }
+                }
+                continue;
+            }
+            b'"' => {
+                i = skip_string(bytes, i + 1);
+                continue;
+            }
+            b'r' | b'b' | b'c' if !prev_is_ident(bytes, i) => {
+                i = skip_prefixed_literal(bytes, i);
+                continue;
+            }
+            b'\'' => {
+                i = skip_char_or_lifetime(bytes, i);
+                continue;
+            }
+            b'(' | b'[' | b'{' => {
+                let (base, ops) = stack[stack.len() - 1];
+                stack.push((base + ops + 1, 0));
+            }
+            b')' | b']' | b'}' => {
+                if stack.len() > 1 {
+                    stack.pop();
+                }
+                if b == b'}' {
+                    let last = stack.len() - 1;
+                    stack[last].1 = 0;
+                }
+            }
+            b',' | b';' => {
+                let last = stack.len() - 1;
+                stack[last].1 = 0;
+            }
+            b'!' | b'-' | b'*' | b'&' | b'+' | b'/' | b'%' | b'^' | b'|' | b'<' | b'>' | b'=' | b'.'
+            | b'?' => {
+                let last = stack.len() - 1;
+                stack[last].1 += 1;
+            }
+            _ => {}
+        }
+        let (base, ops) = stack[stack.len() - 1];
+        if base + ops > max {
+            max = base + ops;
+            at = i;
+        }
+        i += 1;
+    }
+    (max, at)
+}
+
 fn prev_is_ident(bytes: &[u8], i: usize) -> bool {
     i > 0 && (bytes[i - 1].is_ascii_alphanumeric() || bytes[i - 1] == b'_')
 }

@@ -22,13 +22,16 @@ pub struct Target {
     pub module: Vec<String>,
 }
 
-/// A path given on the command line that cannot be linted.
+/// A path that cannot be linted.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DiscoverError {
     /// The path.
     pub path: PathBuf,
     /// What is wrong.
     pub message: String,
+    /// Whether the run stops: a path given on the command line that is not there. A folder that
+    /// cannot be read while walking is skipped with a warning.
+    pub fatal: bool,
 }
 
 /// The project root: the nearest ancestor of `start` holding `agent-events.toml`, a workspace
@@ -149,7 +152,12 @@ pub fn discover(root: &Path, paths: &[PathBuf], config: &Config) -> (Vec<Target>
     let mut packages = Packages::default();
     for given in paths {
         if !given.exists() {
-            errors.push(DiscoverError { path: given.clone(), message: "no such file or directory".into() });
+            let message = if given.symlink_metadata().is_ok() {
+                "a symbolic link that leads nowhere (a loop, or a missing target)"
+            } else {
+                "no such file or directory"
+            };
+            errors.push(DiscoverError { path: given.clone(), message: message.into(), fatal: true });
             continue;
         }
         let given_is_file = given.is_file();
@@ -172,7 +180,7 @@ pub fn discover(root: &Path, paths: &[PathBuf], config: &Config) -> (Vec<Target>
             let entry = match entry {
                 Ok(entry) => entry,
                 Err(e) => {
-                    errors.push(DiscoverError { path: given.clone(), message: e.to_string() });
+                    errors.push(DiscoverError { path: given.clone(), message: e.to_string(), fatal: false });
                     continue;
                 }
             };

@@ -173,6 +173,9 @@ pub enum Written {
 /// Writes every change atomically. With a verify command, the originals are journaled first
 /// and restored when the command fails.
 pub fn write(root: &Path, plan: &Plan, verify: Option<&str>) -> io::Result<Written> {
+    for change in &plan.changes {
+        remove_stale_temps(&change.path);
+    }
     if let Some(command) = verify {
         write_journal(root, &plan.changes)?;
         for change in &plan.changes {
@@ -194,17 +197,32 @@ pub fn write(root: &Path, plan: &Plan, verify: Option<&str>) -> io::Result<Writt
     Ok(Written::Done)
 }
 
+/// Removes the temporary files that a killed run left beside `path` (`.name.agent-events-PID.tmp`).
+fn remove_stale_temps(path: &Path) {
+    let Ok(target) = std::fs::canonicalize(path) else { return };
+    let (Some(dir), Some(name)) = (target.parent(), target.file_name()) else { return };
+    let prefix = format!(".{}.agent-events-", name.to_string_lossy());
+    let Ok(entries) = std::fs::read_dir(dir) else { return };
+    for entry in entries.flatten() {
+        let file = entry.file_name().to_string_lossy().into_owned();
+        if file.starts_with(&prefix) && file.ends_with(".tmp") {
+            let _ = std::fs::remove_file(entry.path());
+        }
+    }
+}
+
 /// Whether a fixed file still parses in its language; the parser's message when not.
 fn parses(rel: &str, text: &str) -> Result<(), String> {
     match crate::frontend::Lang::of_name(rel) {
         crate::frontend::Lang::Rust => {
+            crate::frontend::rust::check_nesting(text).map_err(|e| e.message)?;
             let parsed = syn::parse_file(text.strip_prefix('\u{feff}').unwrap_or(text)).map(drop);
             proc_macro2::extra::invalidate_current_thread_spans();
             parsed.map_err(|e| e.to_string())
         }
         crate::frontend::Lang::Python => {
-            let parsed = ruff_python_parser::parse_module(text);
-            parsed.map(drop).map_err(|e| e.error.to_string())
+            let options = crate::frontend::python::Options::default();
+            crate::frontend::python::parse(text, &options).0.map(drop).map_err(|e| e.message)
         }
     }
 }

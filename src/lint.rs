@@ -13,8 +13,33 @@ use crate::rules::{self, ActiveRule, Cx, Events, Hit, Kind, Level};
 use crate::source::{LineIndex, Span};
 use crate::suppress::{self, Scope};
 
+/// Files larger than this are reported, not parsed: a syntax tree takes many times the text.
+pub const MAX_FILE_BYTES: u64 = 32 * 1024 * 1024;
+
 /// Stack size of the worker threads.
 const WORKER_STACK: usize = 64 * 1024 * 1024;
+
+/// Runs `f` on a thread with a worker's stack (parsing, walking and dropping deep code recurse),
+/// or here when no thread can be started.
+pub fn on_worker_stack<R: Send>(f: impl FnOnce() -> R + Send) -> R {
+    let f = std::sync::Mutex::new(Some(f));
+    let take = || f.lock().ok().and_then(|mut f| f.take());
+    let on_thread = std::thread::scope(|scope| {
+        let handle = std::thread::Builder::new()
+            .stack_size(WORKER_STACK)
+            .spawn_scoped(scope, || take().map(|f| f()))
+            .ok()?;
+        match handle.join() {
+            Ok(result) => result,
+            Err(panic) => std::panic::resume_unwind(panic),
+        }
+    });
+    match on_thread {
+        Some(result) => result,
+        // No thread could be started: run here.
+        None => take().map(|f| f()).expect("the closure runs once"),
+    }
+}
 
 /// The findings of one file, with its text when there are any (for rendering).
 #[derive(Debug)]
@@ -165,6 +190,10 @@ impl<'c> Linter<'c> {
     }
 
     fn lint_file(&self, target: &Target) -> FileReport {
+        let size = std::fs::metadata(&target.path).map(|m| m.len()).unwrap_or(0);
+        if size > MAX_FILE_BYTES {
+            return self.too_large(&target.rel, size);
+        }
         match std::fs::read(&target.path) {
             Ok(bytes) => self.lint_bytes(&target.rel, &target.module, &bytes),
             Err(e) => {
@@ -181,9 +210,25 @@ impl<'c> Linter<'c> {
         }
     }
 
+    fn too_large(&self, rel: &str, size: u64) -> FileReport {
+        let mib = |n: u64| n as f64 / (1024.0 * 1024.0);
+        let message = format!(
+            "this file is {:.1} MiB, more than the {:.0} MiB the linter parses; exclude it (generated code?) or split it",
+            mib(size),
+            mib(MAX_FILE_BYTES)
+        );
+        let findings: Vec<Finding> =
+            self.parse_error(rel, "", Span::default(), message).into_iter().collect();
+        let source = (!findings.is_empty()).then(|| Arc::from(""));
+        FileReport { rel: rel.to_owned(), source, findings, canonical_sites: 0 }
+    }
+
     /// Lints a file's bytes; text that is not UTF-8 is a `parse-error`. A file the prefilter
     /// skips is not parsed and has no findings.
     pub fn lint_bytes(&self, rel: &str, module: &[String], bytes: &[u8]) -> FileReport {
+        if bytes.len() as u64 > MAX_FILE_BYTES {
+            return self.too_large(rel, bytes.len() as u64);
+        }
         if self.prefilter(Lang::of_name(rel)).is_some_and(|p| !p.wants(bytes)) {
             return FileReport {
                 rel: rel.to_owned(),

@@ -42,9 +42,51 @@ const WRAPPERS: &[&str] = &[
 /// Map types whose `from([(k, v), …])` / `from_iter` build a map literal.
 const MAP_TYPES: &[&str] = &["HashMap", "BTreeMap", "IndexMap", "Map", "FxHashMap", "AHashMap"];
 
+/// The longest member chain followed (`a.b().c?…`): real code stays far below it, and a call
+/// keeps its receiver's chain, so longer ones would cost their square.
+const MAX_CHAIN: usize = 64;
+
+/// The number of accesses in a member chain, counted up to `MAX_CHAIN + 1`.
+fn chain_len(mut e: &Expr) -> usize {
+    let mut n = 0;
+    while n <= MAX_CHAIN {
+        e = match e {
+            Expr::Field(f) => &f.base,
+            Expr::MethodCall(m) => &m.receiver,
+            Expr::Try(t) => &t.expr,
+            Expr::Await(a) => &a.base,
+            Expr::Index(i) => &i.expr,
+            Expr::Paren(p) => &p.expr,
+            Expr::Group(g) => &g.expr,
+            Expr::Reference(r) => &r.expr,
+            Expr::Unary(u) => &u.expr,
+            _ => return n,
+        };
+        n += 1;
+    }
+    n
+}
+
+/// How deep code may nest (see [`crate::comments::rust_nesting`]) before it is refused unparsed:
+/// `syn` parses, and the walk and the drop of its tree recurse, once per level.
+pub const MAX_NESTING: usize = 2_000;
+
+/// Refuses code that nests deeper than [`MAX_NESTING`], before a recursive parser sees it.
+pub fn check_nesting(text: &str) -> Result<(), ParseError> {
+    let (depth, at) = crate::comments::rust_nesting(text);
+    if depth <= MAX_NESTING {
+        return Ok(());
+    }
+    Err(ParseError {
+        message: format!("the code nests deeper than {MAX_NESTING} levels (about {depth}); it is not parsed"),
+        span: Span::new(at, at + 1),
+    })
+}
+
 /// Parses `text` into facts. `canonical_crates` are crate names (`agent_events`) whose paths
 /// mark a call as canonical.
 pub fn parse(text: &str, canonical_crates: &[String]) -> Result<Facts, ParseError> {
+    check_nesting(text)?;
     // syn skips a byte-order mark; spans are then relative to the text after it.
     let (base, body) = match text.strip_prefix('\u{feff}') {
         Some(rest) => (3, rest),
@@ -917,7 +959,10 @@ impl<'a> Walker<'a> {
 
     /// A member chain: `self.ctx.ws.as_ref()?.send`.
     fn chain(&self, e: &Expr) -> Option<Chain> {
-        let (mut chain, seg) = match e {
+        if chain_len(e) > MAX_CHAIN {
+            return None;
+        }
+        let (mut chain, seg, last) = match e {
             Expr::Path(p) if p.qself.is_none() => {
                 let root = match p.path.get_ident() {
                     Some(i) if i == "self" => Root::SelfValue,
@@ -938,21 +983,26 @@ impl<'a> Walker<'a> {
                     syn::Member::Named(i) => unraw(&i.to_string()),
                     syn::Member::Unnamed(i) => i.index.to_string(),
                 };
-                (self.chain(&f.base)?, (SegKind::Field, name))
+                (self.chain(&f.base)?, (SegKind::Field, name), f.member.span())
             }
-            Expr::MethodCall(m) => {
-                (self.chain(&m.receiver)?, (SegKind::Method(m.args.len()), unraw(&m.method.to_string())))
+            Expr::MethodCall(m) => (
+                self.chain(&m.receiver)?,
+                (SegKind::Method(m.args.len()), unraw(&m.method.to_string())),
+                m.paren_token.span.close(),
+            ),
+            Expr::Try(t) => (self.chain(&t.expr)?, (SegKind::Try, String::new()), t.question_token.span),
+            Expr::Await(a) => (self.chain(&a.base)?, (SegKind::Await, String::new()), a.await_token.span),
+            Expr::Index(i) => {
+                (self.chain(&i.expr)?, (SegKind::Index, String::new()), i.bracket_token.span.close())
             }
-            Expr::Try(t) => (self.chain(&t.expr)?, (SegKind::Try, String::new())),
-            Expr::Await(a) => (self.chain(&a.base)?, (SegKind::Await, String::new())),
-            Expr::Index(i) => (self.chain(&i.expr)?, (SegKind::Index, String::new())),
             Expr::Paren(p) => return self.chain(&p.expr),
             Expr::Group(g) => return self.chain(&g.expr),
             Expr::Reference(r) => return self.chain(&r.expr),
             Expr::Unary(u) if matches!(u.op, syn::UnOp::Deref(_)) => return self.chain(&u.expr),
             _ => return Some(Chain { root: Root::Other, root_span: self.span_of(e), segs: Vec::new() }),
         };
-        let end = self.span_of(e).end;
+        // The access's last token, not the whole expression's span, which costs its length.
+        let end = self.sp(last).end;
         chain.segs.push(Seg { kind: seg.0, name: seg.1, span: Span::new(chain.root_span.start, end) });
         Some(chain)
     }
