@@ -380,6 +380,9 @@ fn check(args: CheckArgs, cwd: &Path) -> ExitCode {
     if stdout.write_all(out.as_bytes()).and_then(|()| stdout.flush()).is_err() {
         return ExitCode::from(2);
     }
+    if let Some(bug) = reports.iter().find(|r| r.internal_error) {
+        return fail(format!("linting {} failed on a bug of the linter (see its finding)", bug.rel));
+    }
     let findings = reports.iter().flat_map(|r| &r.findings);
     let failing = findings.into_iter().any(|f| f.severity == Severity::Error || args.deny_warnings);
     if failing && !args.exit_zero {

@@ -52,6 +52,8 @@ pub struct FileReport {
     pub findings: Vec<Finding>,
     /// Canonical emission sites in it (see [`crate::stats`]).
     pub canonical_sites: usize,
+    /// Whether linting it failed on a bug of the linter (the run exits with code 2).
+    pub internal_error: bool,
 }
 
 /// Lints files with one configuration.
@@ -182,11 +184,30 @@ impl<'c> Linter<'c> {
     /// Lints every target in parallel; reports come back in the targets' order. Workers get
     /// large stacks: parsing and walking deeply nested code recurses.
     pub fn run(&self, targets: &[Target]) -> Vec<FileReport> {
-        let lint_all = || targets.par_iter().map(|t| self.lint_file(t)).collect();
+        let lint_all = || targets.par_iter().map(|t| self.lint_file_or_report_bug(t)).collect();
         match rayon::ThreadPoolBuilder::new().stack_size(WORKER_STACK).build() {
             Ok(pool) => pool.install(lint_all),
             Err(_) => lint_all(),
         }
+    }
+
+    /// Lints a file; a panic (a bug) becomes a finding on the file, and the other files go on.
+    fn lint_file_or_report_bug(&self, target: &Target) -> FileReport {
+        let linted = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| self.lint_file(target)));
+        linted.unwrap_or_else(|panic| {
+            let what = panic
+                .downcast_ref::<&str>()
+                .map(|s| (*s).to_owned())
+                .or_else(|| panic.downcast_ref::<String>().cloned())
+                .unwrap_or_default();
+            let message = format!(
+                "internal error while linting this file (a bug in the linter; please report it): {what}"
+            );
+            let findings: Vec<Finding> =
+                self.parse_error(&target.rel, "", Span::default(), message).into_iter().collect();
+            let source = Some(Arc::from(""));
+            FileReport { rel: target.rel.clone(), source, findings, canonical_sites: 0, internal_error: true }
+        })
     }
 
     fn lint_file(&self, target: &Target) -> FileReport {
@@ -205,6 +226,7 @@ impl<'c> Linter<'c> {
                     source: Some(Arc::from("")),
                     findings,
                     canonical_sites: 0,
+                    internal_error: false,
                 }
             }
         }
@@ -220,7 +242,7 @@ impl<'c> Linter<'c> {
         let findings: Vec<Finding> =
             self.parse_error(rel, "", Span::default(), message).into_iter().collect();
         let source = (!findings.is_empty()).then(|| Arc::from(""));
-        FileReport { rel: rel.to_owned(), source, findings, canonical_sites: 0 }
+        FileReport { rel: rel.to_owned(), source, findings, canonical_sites: 0, internal_error: false }
     }
 
     /// Lints a file's bytes; text that is not UTF-8 is a `parse-error`. A file the prefilter
@@ -235,6 +257,7 @@ impl<'c> Linter<'c> {
                 source: None,
                 findings: Vec::new(),
                 canonical_sites: 0,
+                internal_error: false,
             };
         }
         match std::str::from_utf8(bytes) {
@@ -248,7 +271,13 @@ impl<'c> Linter<'c> {
                 let findings: Vec<Finding> =
                     self.parse_error(rel, &lossy, span, message).into_iter().collect();
                 let source = (!findings.is_empty()).then(|| Arc::from(lossy.as_ref()));
-                FileReport { rel: rel.to_owned(), source, findings, canonical_sites: 0 }
+                FileReport {
+                    rel: rel.to_owned(),
+                    source,
+                    findings,
+                    canonical_sites: 0,
+                    internal_error: false,
+                }
             }
         }
     }
@@ -354,7 +383,7 @@ impl<'c> Linter<'c> {
         findings.sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));
         findings.dedup_by(|a, b| a.rule == b.rule && a.span == b.span);
         let source = (!findings.is_empty()).then(|| Arc::from(text));
-        FileReport { rel: rel.to_owned(), source, findings, canonical_sites }
+        FileReport { rel: rel.to_owned(), source, findings, canonical_sites, internal_error: false }
     }
 
     /// Gives findings that have no fix yet the fix of the first of their rule's rewrites whose
