@@ -16,7 +16,8 @@ pub struct Comment {
 pub fn rust_comments(text: &str) -> Vec<Comment> {
     let bytes = text.as_bytes();
     let mut comments = Vec::new();
-    let mut i = 0;
+    // A byte-order mark is not code: a comment after it stands on its own line.
+    let mut i = if text.starts_with('\u{feff}') { 3 } else { 0 };
     let mut line_has_code = false;
     while i < bytes.len() {
         let b = bytes[i];
@@ -275,5 +276,7 @@ mod tests {
         assert_eq!(rust_comments("/* open").len(), 1);
         let _ = rust_comments("r##\"\u{e9}'");
         let _ = rust_comments("'\\");
+        let with_bom = rust_comments("\u{feff}// agent-events: allow(x)\nfn f() {}\n");
+        assert!(with_bom[0].own_line, "{with_bom:?}");
     }
 }

@@ -294,3 +294,17 @@ fn a_configuration_with_wrong_types_stops_the_run_naming_the_key() {
         assert!(stderr.contains(key) && stderr.contains("agent-events.toml"), "{text}: {stderr}");
     }
 }
+
+#[test]
+fn a_byte_order_mark_does_not_turn_an_own_line_suppression_into_a_trailing_one() {
+    let dir = project();
+    let rust =
+        "\u{feff}// agent-events: allow(deprecated-api)\r\nfn f() { let n = WebSocketNotifier::new(); }\r\n";
+    std::fs::write(dir.path().join("bom.rs"), rust).unwrap();
+    let python = "\u{feff}# agent-events: allow(user-emitter-call)\nnotify_agent_started()\n";
+    std::fs::write(dir.path().join("bom.py"), python).unwrap();
+    let all = check(dir.path());
+    assert_eq!(of(&all, "bom.rs"), Vec::<&serde_json::Value>::new());
+    assert_eq!(of(&all, "bom.py"), Vec::<&serde_json::Value>::new());
+    assert_rest_linted(&all);
+}

@@ -176,7 +176,8 @@ fn comments(text: &str, tokens: &[ast::token::Token]) -> Vec<Comment> {
         .map(|t| {
             let s = span(t.range());
             let line_start = text[..s.start].rfind('\n').map_or(0, |i| i + 1);
-            Comment { span: s, own_line: text[line_start..s.start].trim().is_empty() }
+            let before = text[line_start..s.start].trim_start_matches('\u{feff}');
+            Comment { span: s, own_line: before.trim().is_empty() }
         })
         .collect()
 }
