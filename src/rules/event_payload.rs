@@ -109,11 +109,12 @@ fn typed(cx: &Cx<'_>, literal: &crate::facts::MapLiteral, event: &str) -> Option
     if ty.required_fields().any(|f| !present.contains(&f)) {
         return None;
     }
-    let all = ty.fields().iter().all(|f| present.contains(&f.name));
-    let rest = if all { "" } else { ", ..Default::default()" };
+    if !ty.fields().iter().all(|f| present.contains(&f.name)) {
+        fields.push("..Default::default()".to_owned());
+    }
     let name = type_name(event);
     let content = format!(
-        "agent_events::schema::Payload::{name}(agent_events::schema::{name} {{ {}{rest} }})",
+        "agent_events::schema::Payload::{name}(agent_events::schema::{name} {{ {} }})",
         fields.join(", ")
     );
     Some(crate::fix::Fix::replace(crate::fix::Applicability::Unsafe, literal.span, content))
