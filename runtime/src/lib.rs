@@ -9,6 +9,9 @@
 //! - Sinks: [`testing::Recorder`] (tests), [`UserHub`] (per-user delivery on tokio),
 //!   [`JsonLinesSink`] (a log file), or your own [`EventSink`].
 //! - [`testing`]: assertions of every invariant a run must satisfy.
+//! - `transport` (feature `axum`; JWT auth with feature `jwt`): WebSocket and SSE delivery to
+//!   browsers, with authentication, resume after a disconnect and per-user isolation.
+//! - `agui` (feature `agui`): a run's events as AG-UI events, for AG-UI clients.
 //!
 //! Emission is synchronous, never waits on the network and never panics, so guards can emit
 //! from `Drop`. The wire format lives in [`schema`] (the `agent-events-schema` crate).
@@ -33,6 +36,8 @@
 //! recorder.assert_invariants();
 //! ```
 
+#[cfg(feature = "agui")]
+pub mod agui;
 mod bridge;
 mod context;
 mod hub;
@@ -44,6 +49,8 @@ pub mod policy;
 mod run;
 mod sink;
 pub mod testing;
+#[cfg(feature = "axum")]
+pub mod transport;
 
 pub use agent_events_macros::{agent_events, run, tool, AgentEvent};
 pub use agent_events_schema as schema;

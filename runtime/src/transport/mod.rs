@@ -1,0 +1,136 @@
+//! Delivery to the browser: WebSocket and Server-Sent Events, with authentication, resume
+//! after a disconnect, and per-user isolation (feature `axum`; `JwtAuthenticator` needs
+//! feature `jwt`, whose `jsonwebtoken` dependency needs Rust 1.88).
+//!
+//! Add a [`ReplayHub`] to the bridge as a sink, and serve [`router`]:
+//!
+//! ```no_run
+//! # async fn serve(sigterm: impl std::future::Future<Output = ()> + Send + 'static) -> std::io::Result<()> {
+//! use agent_events::transport::{router, JwtAuthenticator, ReplayHub, TransportState};
+//! use agent_events::EventBridge;
+//!
+//! let hub = ReplayHub::new();
+//! let bridge = EventBridge::builder().sink(hub.clone()).build();
+//! let state = TransportState::new(hub, JwtAuthenticator::hs256(b"a long shared secret"));
+//! let app = axum::Router::new().nest("/api", router(state.clone()));
+//! let listener = tokio::net::TcpListener::bind("0.0.0.0:8080").await?;
+//! let shutdown = state.clone();
+//! axum::serve(listener, app)
+//!     .with_graceful_shutdown(async move {
+//!         sigterm.await;
+//!         shutdown.shutdown(); // flush every connection, then close it
+//!         shutdown.drained().await;
+//!     })
+//!     .await?;
+//! bridge.shutdown().await;
+//! # Ok(()) }
+//! ```
+//!
+//! # Routes
+//!
+//! [`router`] serves `GET /events/ws` ([`WS_PATH`]) and `GET /events/sse` ([`SSE_PATH`]);
+//! `nest` it under any prefix. Both take the token as `Authorization: Bearer <token>` or
+//! `?token=<token>` (browsers cannot set headers on `WebSocket` or `EventSource`), and a resume
+//! cursor as `?after=<cursor>` (SSE: the `Last-Event-ID` header first, which `EventSource`
+//! sends by itself when it reconnects).
+//!
+//! - No token, a bad one, or an expired one: `401` with `WWW-Authenticate: Bearer …` and a JSON
+//!   body saying why, before any upgrade. An authenticator that cannot check
+//!   ([`AuthError::Unavailable`]): `503`. During shutdown: `503`.
+//! - A connection only ever receives the events of the user its credentials name.
+//!
+//! # Wire format
+//!
+//! **SSE**: each event is `id: <cursor>`, `event: <type>`, `data: <event JSON>` (the
+//! [schema](crate::schema) format). Control events have no `id` (the browser's
+//! `Last-Event-ID` stays on the last real event): `event: agent_events.gap|reset|lagged|
+//! token_expired|shutdown`, with the control JSON below as data. A `: keep-alive` comment is
+//! sent every heartbeat (a dead client is found when a write fails). The stream ends after
+//! `lagged`, `token_expired` and `shutdown`.
+//!
+//! **WebSocket**: each event is a text frame `{"cursor": "<cursor>", "event": {…}}`; control
+//! frames are `{"control": "<name>", …}`. The server pings every heartbeat and closes a client
+//! that sends nothing (not even a pong) for the idle timeout; what a client sends is otherwise
+//! ignored (at most 64 KiB a message). Close codes: 1001 shutdown, 4401 token expired, 4408
+//! idle timeout, 4429 lagged, 1011 an event could not be encoded.
+//!
+//! | control | fields | then |
+//! |---|---|---|
+//! | `gap` | `missed`: events older than the buffer, lost | the buffered events |
+//! | `reset` | `reason`: `"unknown_cursor"` | every buffered event of the user |
+//! | `lagged` | — (resume after the last cursor received) | close 4429 / end of stream |
+//! | `token_expired` | — | close 4401 / end of stream |
+//! | `shutdown` | — | close 1001 / end of stream |
+//!
+//! On `gap` or `reset`, the client should reload what it shows (e.g. the thread from its REST
+//! API): events were lost or the server cannot tell which.
+//!
+//! # Resume and slow consumers
+//!
+//! The hub keeps each user's last events (default 1024) with a cursor each. Reconnecting with
+//! the last cursor received gives exactly the events after it (no gap, no duplicate), then
+//! live ones; replay and live are joined under one lock, so nothing slips in between.
+//!
+//! A connection reads straight from its user's buffer; its *queue* is the live events it has
+//! not yet written. When that passes the queue bound (default 256,
+//! [`ReplayHubBuilder::queue_len`] / [`TransportStateBuilder::queue_len`]), or the buffer drops
+//! an event it has not read, it is **lagged**: it sends the `lagged` control (WebSocket: as soon
+//! as its blocked write gives way, then close 4429; SSE: when the client reads again, then the
+//! stream ends) and is unsubscribed. Nothing is lost silently: the client reconnects with
+//! `after=<last cursor>`, and the buffer still holds what it missed unless the user had more
+//! than the buffer's length of events since (then it gets `gap`). Memory stays bounded: events
+//! live once, in the per-user buffers; connections hold positions, not copies. A WebSocket
+//! write that takes longer than the write timeout drops the connection.
+//!
+//! # Metrics
+//!
+//! Recorded through the [`metrics`](https://docs.rs/metrics) facade (install any recorder).
+//! Every metric has one label, `transport` = `ws` | `sse`; there is no per-user label, so
+//! cardinality stays fixed however many users connect.
+//!
+//! | name | kind | what |
+//! |---|---|---|
+//! | `agent_events_connections` | gauge | open connections |
+//! | `agent_events_events_sent_total` | counter | events written (WS) or handed to the response body (SSE), replay included |
+//! | `agent_events_replayed_events_total` | counter | of those, events replayed after a cursor |
+//! | `agent_events_delivery_failures_total` | counter | writes that failed or timed out, events that could not be encoded |
+//! | `agent_events_lagged_total` | counter | connections closed because they fell behind |
+//! | `agent_events_auth_failures_total` | counter | connections refused by the authenticator |
+//! | `agent_events_delivery_latency_seconds` | histogram | from the hub receiving a live event to its write |
+
+#![warn(missing_docs)]
+
+mod auth;
+#[cfg(feature = "jwt")]
+mod jwt;
+mod replay;
+mod sse;
+mod state;
+mod telemetry;
+mod wire;
+mod ws;
+
+use axum::routing::get;
+use axum::Router;
+
+pub use auth::{bearer_token, AuthError, AuthFuture, Authenticator, Identity};
+#[cfg(feature = "jwt")]
+pub use jwt::{JwtAuthenticator, JwtKeyError};
+pub use replay::{
+    CursorEvent, ReplayHub, ReplayHubBuilder, ReplayItem, ReplaySubscription, SubscribeError,
+    DEFAULT_IDLE_EXPIRY, DEFAULT_MAX_USERS, DEFAULT_QUEUE_LEN, DEFAULT_REPLAY_BUFFER,
+};
+pub use state::{
+    TransportState, TransportStateBuilder, DEFAULT_HEARTBEAT, DEFAULT_IDLE_TIMEOUT, DEFAULT_WRITE_TIMEOUT,
+};
+pub use ws::{CLOSE_GOING_AWAY, CLOSE_IDLE_TIMEOUT, CLOSE_INTERNAL_ERROR, CLOSE_LAGGED, CLOSE_TOKEN_EXPIRED};
+
+/// The WebSocket route of [`router`].
+pub const WS_PATH: &str = "/events/ws";
+/// The Server-Sent Events route of [`router`].
+pub const SSE_PATH: &str = "/events/sse";
+
+/// The routes [`WS_PATH`] and [`SSE_PATH`], ready to `merge` or `nest` into an app.
+pub fn router(state: TransportState) -> Router {
+    Router::new().route(WS_PATH, get(ws::handler)).route(SSE_PATH, get(sse::handler)).with_state(state)
+}
