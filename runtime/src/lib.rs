@@ -11,6 +11,8 @@
 //! - [`testing`]: assertions of every invariant a run must satisfy.
 //! - `transport` (feature `axum`; JWT auth with feature `jwt`): WebSocket and SSE delivery to
 //!   browsers, with authentication, resume after a disconnect and per-user isolation.
+//! - `transport::redis` (feature `redis`): a Redis Streams sink and event source, so a run on
+//!   one server replica reaches a user connected to another, with resume across replicas.
 //! - `agui` (feature `agui`): a run's events as AG-UI events, for AG-UI clients.
 //!
 //! Emission is synchronous, never waits on the network and never panics, so guards can emit

@@ -2,7 +2,10 @@
 //! after a disconnect, and per-user isolation (feature `axum`; `JwtAuthenticator` needs
 //! feature `jwt`, whose `jsonwebtoken` dependency needs Rust 1.88).
 //!
-//! Add a [`ReplayHub`] to the bridge as a sink, and serve [`router`]:
+//! On one server, add a [`ReplayHub`] to the bridge as a sink, and serve [`router`] from it.
+//! Several replicas behind a load balancer (feature `redis`): a `redis::RedisSink` and a
+//! `redis::RedisSource` instead, sharing Redis Streams, so a run on one replica reaches its user
+//! on another (see the `redis` module). The routes read from any [`EventSource`].
 //!
 //! ```no_run
 //! # async fn serve(sigterm: impl std::future::Future<Output = ()> + Send + 'static) -> std::io::Result<()> {
@@ -36,7 +39,8 @@
 //!
 //! - No token, a bad one, or an expired one: `401` with `WWW-Authenticate: Bearer …` and a JSON
 //!   body saying why, before any upgrade. An authenticator that cannot check
-//!   ([`AuthError::Unavailable`]): `503`. During shutdown: `503`.
+//!   ([`AuthError::Unavailable`]): `503`. During shutdown: `503`. An event source that cannot
+//!   subscribe now ([`SubscribeError::Unavailable`], e.g. Redis unreachable): `503`.
 //! - A connection only ever receives the events of the user its credentials name.
 //!
 //! # Wire format
@@ -56,7 +60,7 @@
 //!
 //! | control | fields | then |
 //! |---|---|---|
-//! | `gap` | `missed`: events older than the buffer, lost | the buffered events |
+//! | `gap` | `missed`: events older than the buffer, lost (`null` when the source cannot count them: Redis) | the buffered events |
 //! | `reset` | `reason`: `"unknown_cursor"` | every buffered event of the user |
 //! | `lagged` | — (resume after the last cursor received) | close 4429 / end of stream |
 //! | `token_expired` | — | close 4401 / end of stream |
@@ -69,7 +73,9 @@
 //!
 //! The hub keeps each user's last events (default 1024) with a cursor each. Reconnecting with
 //! the last cursor received gives exactly the events after it (no gap, no duplicate), then
-//! live ones; replay and live are joined under one lock, so nothing slips in between.
+//! live ones; replay and live are joined under one lock, so nothing slips in between. The
+//! Redis source keeps the same contract across replicas, with the user's stream as the buffer
+//! (see the `redis` module).
 //!
 //! A connection reads straight from its user's buffer; its *queue* is the live events it has
 //! not yet written. When that passes the queue bound (default 256,
@@ -85,8 +91,9 @@
 //! # Metrics
 //!
 //! Recorded through the [`metrics`](https://docs.rs/metrics) facade (install any recorder).
-//! Every metric has one label, `transport` = `ws` | `sse`; there is no per-user label, so
-//! cardinality stays fixed however many users connect.
+//! Every metric has one label, `transport` = `ws` | `sse` (`redis` for the Redis sink's and
+//! source's own failures, see the `redis` module); there is no per-user label, so cardinality
+//! stays fixed however many users connect.
 //!
 //! | name | kind | what |
 //! |---|---|---|
@@ -96,14 +103,17 @@
 //! | `agent_events_delivery_failures_total` | counter | writes that failed or timed out, events that could not be encoded |
 //! | `agent_events_lagged_total` | counter | connections closed because they fell behind |
 //! | `agent_events_auth_failures_total` | counter | connections refused by the authenticator |
-//! | `agent_events_delivery_latency_seconds` | histogram | from the hub receiving a live event to its write |
+//! | `agent_events_delivery_latency_seconds` | histogram | from the hub (or the Redis source's reader) receiving a live event to its write |
 
 #![warn(missing_docs)]
 
 mod auth;
 #[cfg(feature = "jwt")]
 mod jwt;
+#[cfg(feature = "redis")]
+pub mod redis;
 mod replay;
+mod source;
 mod sse;
 mod state;
 mod telemetry;
@@ -120,6 +130,7 @@ pub use replay::{
     CursorEvent, ReplayHub, ReplayHubBuilder, ReplayItem, ReplaySubscription, SubscribeError,
     DEFAULT_IDLE_EXPIRY, DEFAULT_MAX_USERS, DEFAULT_QUEUE_LEN, DEFAULT_REPLAY_BUFFER,
 };
+pub use source::{EventSource, EventSubscription, LaggedFuture, NextFuture, SubscribeFuture};
 pub use state::{
     TransportState, TransportStateBuilder, DEFAULT_HEARTBEAT, DEFAULT_IDLE_TIMEOUT, DEFAULT_WRITE_TIMEOUT,
 };

@@ -124,11 +124,12 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 pub enum ReplayItem {
     /// One of the user's events.
     Event(CursorEvent),
-    /// The cursor resumed from is older than the buffer: `missed` events are gone. What the
+    /// The cursor resumed from is older than the buffer: events after it are gone. What the
     /// buffer holds follows. The client should reload the state it shows.
     Gap {
-        /// Events between the cursor and the oldest buffered event.
-        missed: u64,
+        /// How many events between the cursor and the oldest buffered event are gone, when the
+        /// source can count them (the [`ReplayHub`] can; Redis Streams cannot: `None`).
+        missed: Option<u64>,
     },
     /// The cursor resumed from is unknown (malformed, from another process, or its user's buffer
     /// was dropped): everything the buffer holds for the user follows. The client should reload
@@ -157,14 +158,19 @@ pub struct CursorEvent {
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum SubscribeError {
-    /// The hub was shut down ([`EventSink::shutdown`]); nothing more will be delivered.
+    /// The source was shut down ([`EventSink::shutdown`] of the hub); nothing more will be
+    /// delivered. Connections are refused with `503`.
     Closed,
+    /// The source cannot subscribe now (e.g. Redis is unreachable): retry later. Connections are
+    /// refused with `503`.
+    Unavailable(String),
 }
 
 impl fmt::Display for SubscribeError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            SubscribeError::Closed => f.write_str("the replay hub is shut down"),
+            SubscribeError::Closed => f.write_str("the event source is shut down"),
+            SubscribeError::Unavailable(why) => write!(f, "the event source is unavailable: {why}"),
         }
     }
 }
@@ -296,7 +302,9 @@ impl ReplayHub {
                 Some(None) => (first, Some(ReplayItem::Reset)),
                 // A cursor from the future: its user's buffer was dropped since.
                 Some(Some(n)) if n >= next => (first, Some(ReplayItem::Reset)),
-                Some(Some(n)) if n + 1 < first => (first, Some(ReplayItem::Gap { missed: first - 1 - n })),
+                Some(Some(n)) if n + 1 < first => {
+                    (first, Some(ReplayItem::Gap { missed: Some(first - 1 - n) }))
+                }
                 Some(Some(n)) => (n + 1, None),
             };
             state.subscribers.push(Subscriber {

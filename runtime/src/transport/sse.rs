@@ -12,7 +12,8 @@ use axum::http::{HeaderName, HeaderValue};
 use axum::response::{IntoResponse, Response};
 use tokio::sync::watch;
 
-use super::replay::{ReplayItem, ReplaySubscription};
+use super::replay::ReplayItem;
+use super::source::EventSubscription;
 use super::state::{after_param, deadline_after, shutdown_requested, until, Connection, TransportState};
 use super::telemetry::{self, Transport};
 use super::wire::{self, Control, SSE_KEEP_ALIVE};
@@ -58,7 +59,7 @@ pub(crate) async fn handler(State(state): State<TransportState>, request: Reques
 /// One SSE connection; dropped (and unsubscribed) when the client goes away.
 struct SseStream {
     conn: Connection,
-    sub: ReplaySubscription,
+    sub: Box<dyn EventSubscription>,
     shutdown: watch::Receiver<bool>,
     next_keep_alive: Option<Instant>,
     pending: VecDeque<String>,

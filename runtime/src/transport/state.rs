@@ -16,7 +16,8 @@ use serde::Deserialize;
 use tokio::sync::{watch, Notify};
 
 use super::auth::{AuthError, Authenticator, Identity};
-use super::replay::{ReplayHub, ReplaySubscription};
+use super::replay::SubscribeError;
+use super::source::{EventSource, EventSubscription};
 use super::telemetry::{self, Transport};
 
 /// Default interval between WebSocket pings and SSE keep-alive comments.
@@ -26,8 +27,8 @@ pub const DEFAULT_IDLE_TIMEOUT: Duration = Duration::from_secs(45);
 /// Default time one frame may take to be written before the connection is dropped.
 pub const DEFAULT_WRITE_TIMEOUT: Duration = Duration::from_secs(10);
 
-/// What the routes of [`super::router`] share: the hub, the authenticator, the timings, and the
-/// shutdown signal. Cheap to clone.
+/// What the routes of [`super::router`] share: the event source (a [`super::ReplayHub`], or any
+/// [`EventSource`]), the authenticator, the timings, and the shutdown signal. Cheap to clone.
 ///
 /// ```
 /// use std::time::Duration;
@@ -49,7 +50,7 @@ pub struct TransportState {
 }
 
 struct StateInner {
-    hub: ReplayHub,
+    source: Arc<dyn EventSource>,
     auth: Arc<dyn Authenticator>,
     config: Config,
     shutdown: watch::Sender<bool>,
@@ -67,7 +68,7 @@ pub(crate) struct Config {
 
 /// Configures a [`TransportState`].
 pub struct TransportStateBuilder {
-    hub: ReplayHub,
+    source: Arc<dyn EventSource>,
     auth: Arc<dyn Authenticator>,
     config: Config,
 }
@@ -94,8 +95,8 @@ impl TransportStateBuilder {
         self
     }
 
-    /// Unread events a connection may have before it is lagged; default: the hub's
-    /// ([`super::ReplayHubBuilder::queue_len`]).
+    /// Unread events a connection may have before it is lagged; default: the source's
+    /// ([`super::ReplayHubBuilder::queue_len`] for the hub).
     pub fn queue_len(mut self, events: usize) -> Self {
         self.config.queue_len = Some(events.max(1));
         self
@@ -105,7 +106,7 @@ impl TransportStateBuilder {
     pub fn build(self) -> TransportState {
         TransportState {
             inner: Arc::new(StateInner {
-                hub: self.hub,
+                source: self.source,
                 auth: self.auth,
                 config: self.config,
                 shutdown: watch::Sender::new(false),
@@ -117,15 +118,21 @@ impl TransportStateBuilder {
 }
 
 impl TransportState {
-    /// A state with the default timings.
-    pub fn new(hub: ReplayHub, auth: impl Authenticator) -> Self {
-        TransportState::builder(hub, auth).build()
+    /// A state with the default timings, serving the events of `source` (a
+    /// [`super::ReplayHub`] on one server).
+    pub fn new(source: impl EventSource, auth: impl Authenticator) -> Self {
+        TransportState::builder(source, auth).build()
     }
 
     /// Starts configuring a state.
-    pub fn builder(hub: ReplayHub, auth: impl Authenticator) -> TransportStateBuilder {
+    pub fn builder(source: impl EventSource, auth: impl Authenticator) -> TransportStateBuilder {
+        TransportState::builder_shared(Arc::new(source), auth)
+    }
+
+    /// [`TransportState::builder`] with a source already behind an `Arc`.
+    pub fn builder_shared(source: Arc<dyn EventSource>, auth: impl Authenticator) -> TransportStateBuilder {
         TransportStateBuilder {
-            hub,
+            source,
             auth: Arc::new(auth),
             config: Config {
                 heartbeat: DEFAULT_HEARTBEAT,
@@ -136,9 +143,9 @@ impl TransportState {
         }
     }
 
-    /// The hub the connections read from.
-    pub fn hub(&self) -> &ReplayHub {
-        &self.inner.hub
+    /// The source the connections read from.
+    pub fn source(&self) -> &Arc<dyn EventSource> {
+        &self.inner.source
     }
 
     /// Graceful shutdown: every connection sends what is already queued for it, then a
@@ -183,7 +190,7 @@ impl TransportState {
         parts: &Parts,
         transport: Transport,
         after: Option<&str>,
-    ) -> Result<(Connection, ReplaySubscription), Refusal> {
+    ) -> Result<(Connection, Box<dyn EventSubscription>), Refusal> {
         if self.is_shutting_down() {
             return Err(Refusal::shutting_down());
         }
@@ -199,12 +206,14 @@ impl TransportState {
             telemetry::auth_failed(transport);
             Refusal::unauthorized(&e)
         })?;
-        let hub = &self.inner.hub;
-        let subscription = match self.inner.config.queue_len {
-            Some(queue_len) => hub.subscribe_with_queue(identity.user_id.clone(), after, queue_len),
-            None => hub.subscribe(identity.user_id.clone(), after),
-        }
-        .map_err(|_| Refusal::shutting_down())?;
+        let subscribed =
+            self.inner.source.subscribe(identity.user_id.clone(), after, self.inner.config.queue_len);
+        let subscription = match AssertUnwindSafe(subscribed).catch_unwind().await {
+            Ok(Ok(subscription)) => subscription,
+            Ok(Err(SubscribeError::Closed)) => return Err(Refusal::shutting_down()),
+            Ok(Err(e)) => return Err(Refusal::source_unavailable(e.to_string())),
+            Err(_) => return Err(Refusal::source_unavailable("the event source panicked".into())),
+        };
         Ok((Connection::open(self.clone(), transport, identity), subscription))
     }
 }
@@ -212,7 +221,6 @@ impl TransportState {
 impl fmt::Debug for TransportState {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("TransportState")
-            .field("hub", &self.inner.hub)
             .field("config", &self.inner.config)
             .field("open_connections", &self.open_connections())
             .field("shutting_down", &self.is_shutting_down())
@@ -249,6 +257,10 @@ impl Refusal {
 
     fn shutting_down() -> Self {
         Refusal::new(StatusCode::SERVICE_UNAVAILABLE, "shutting_down", "the server is shutting down")
+    }
+
+    fn source_unavailable(message: String) -> Self {
+        Refusal::new(StatusCode::SERVICE_UNAVAILABLE, "source_unavailable", message)
     }
 
     fn unauthorized(error: &AuthError) -> Self {

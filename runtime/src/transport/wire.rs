@@ -7,8 +7,8 @@ use serde_json::json;
 /// A control frame: something the client must know that is not an event.
 #[derive(Clone, Copy, Debug)]
 pub(crate) enum Control {
-    /// Events between the resume cursor and the buffer were lost.
-    Gap { missed: u64 },
+    /// Events between the resume cursor and the buffer were lost (how many, if known).
+    Gap { missed: Option<u64> },
     /// The resume cursor is unknown; the whole buffer follows.
     Reset,
     /// The connection fell behind and is closed; the client resumes after its last cursor.

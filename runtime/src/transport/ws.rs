@@ -9,7 +9,8 @@ use axum::response::{IntoResponse, Response};
 use futures_util::stream::{SplitSink, SplitStream};
 use futures_util::{SinkExt, StreamExt};
 
-use super::replay::{ReplayItem, ReplaySubscription};
+use super::replay::ReplayItem;
+use super::source::EventSubscription;
 use super::state::{after_param, deadline_after, shutdown_requested, until, Connection, TransportState};
 use super::telemetry::{self, Transport};
 use super::wire::{self, Control};
@@ -69,7 +70,7 @@ pub(crate) async fn handler(State(state): State<TransportState>, request: Reques
     }
 }
 
-async fn serve(socket: WebSocket, conn: Connection, mut sub: ReplaySubscription) {
+async fn serve(socket: WebSocket, conn: Connection, mut sub: Box<dyn EventSubscription>) {
     let (mut tx, mut rx) = socket.split();
     let config = conn.state.config().clone();
     let mut shutdown = conn.state.shutdown_signal();
@@ -88,13 +89,13 @@ async fn serve(socket: WebSocket, conn: Connection, mut sub: ReplaySubscription)
             () = until(idle_deadline) => break End::Idle,
             () = until(next_ping) => {
                 next_ping = deadline_after(config.heartbeat);
-                if let Err(end) = write(&mut tx, Message::Ping(Bytes::new()), Some(&sub), config.write_timeout).await {
+                if let Err(end) = write(&mut tx, Message::Ping(Bytes::new()), Some(&*sub), config.write_timeout).await {
                     break end;
                 }
             }
             item = sub.next() => {
                 let Some(item) = item else { break End::Shutdown };
-                if let Err(end) = send_item(&mut tx, &conn, Some(&sub), item, config.write_timeout).await {
+                if let Err(end) = send_item(&mut tx, &conn, Some(&*sub), item, config.write_timeout).await {
                     break end;
                 }
             }
@@ -103,7 +104,7 @@ async fn serve(socket: WebSocket, conn: Connection, mut sub: ReplaySubscription)
     finish(end, tx, rx, conn, sub).await;
 }
 
-async fn finish(end: End, mut tx: Tx, mut rx: Rx, conn: Connection, mut sub: ReplaySubscription) {
+async fn finish(end: End, mut tx: Tx, mut rx: Rx, conn: Connection, mut sub: Box<dyn EventSubscription>) {
     let write_timeout = conn.state.config().write_timeout;
     let (control, code, reason) = match end {
         End::Shutdown => {
@@ -161,7 +162,7 @@ async fn finish(end: End, mut tx: Tx, mut rx: Rx, conn: Connection, mut sub: Rep
 async fn send_item(
     tx: &mut Tx,
     conn: &Connection,
-    lag_watch: Option<&ReplaySubscription>,
+    lag_watch: Option<&dyn EventSubscription>,
     item: ReplayItem,
     write_timeout: Duration,
 ) -> Result<(), End> {
@@ -187,7 +188,7 @@ async fn send_item(
 async fn write(
     tx: &mut Tx,
     message: Message,
-    lag_watch: Option<&ReplaySubscription>,
+    lag_watch: Option<&dyn EventSubscription>,
     write_timeout: Duration,
 ) -> Result<(), End> {
     let lagged = async {
