@@ -437,3 +437,239 @@ fn the_client_check_rejects_a_field_agui_does_not_describe() {
     events[0]["agentName"] = json!("research_agent");
     assert_rejected("unknown_field", &events, "client", "Removed unrecognised material at '/agentName'");
 }
+
+// ---- served: `GET /events/sse?format=agui` -----------------------------------------------------
+
+/// The transport's SSE route in AG-UI format, read by a real HTTP client and checked by the
+/// AG-UI packages like the mapped runs above.
+#[cfg(all(feature = "axum", feature = "jwt"))]
+mod served {
+    use std::future::IntoFuture;
+    use std::net::SocketAddr;
+    use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+    use agent_events::transport::{router, JwtAuthenticator, ReplayHub, TransportState};
+    use agent_events::{EventBridge, RunContext};
+    use futures_util::StreamExt;
+    use jsonwebtoken::{encode, Algorithm, EncodingKey, Header};
+    use serde_json::{json, Value};
+    use tokio::net::TcpListener;
+    use tokio::time::timeout;
+
+    use super::{assert_accepted, types};
+
+    const WAIT: Duration = Duration::from_secs(5);
+    const SECRET: &[u8] = b"a test secret that is long enough for HS256";
+
+    fn token(user: &str) -> String {
+        let exp = SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_secs() + 3600;
+        let claims = json!({ "sub": user, "exp": exp });
+        encode(&Header::new(Algorithm::HS256), &claims, &EncodingKey::from_secret(SECRET)).unwrap()
+    }
+
+    /// A transport server on 127.0.0.1:0 fed by a bridge whose sink is its hub.
+    async fn server() -> (SocketAddr, EventBridge, TransportState) {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let hub = ReplayHub::new();
+        let state = TransportState::new(hub.clone(), JwtAuthenticator::hs256(SECRET));
+        tokio::spawn(axum::serve(listener, router(state.clone())).into_future());
+        (addr, EventBridge::builder().sink(hub).build(), state)
+    }
+
+    fn http() -> reqwest::Client {
+        reqwest::Client::builder().no_proxy().build().unwrap()
+    }
+
+    async fn get(addr: SocketAddr, query: &str, last_event_id: Option<&str>) -> reqwest::Response {
+        let mut request = http().get(format!("http://{addr}/events/sse?{query}"));
+        if let Some(id) = last_event_id {
+            request = request.header("Last-Event-ID", id);
+        }
+        timeout(WAIT, request.send()).await.expect("answers in time").unwrap()
+    }
+
+    /// One SSE block: its `id`, and its `data` as JSON (`None`: an id alone).
+    #[derive(Debug)]
+    struct Block {
+        id: Option<String>,
+        data: Option<Value>,
+    }
+
+    /// Reads SSE blocks (comments skipped) until `stop` says so or the stream ends.
+    async fn read_until(response: reqwest::Response, mut stop: impl FnMut(&Value) -> bool) -> Vec<Block> {
+        assert_eq!(response.status(), 200);
+        assert_eq!(response.headers()["content-type"], "text/event-stream");
+        let mut body = Box::pin(response.bytes_stream());
+        let (mut buffer, mut blocks) = (Vec::<u8>::new(), Vec::new());
+        loop {
+            while let Some(end) = buffer.windows(2).position(|w| w == b"\n\n") {
+                let raw: Vec<u8> = buffer.drain(..end + 2).collect();
+                let text = std::str::from_utf8(&raw[..end]).unwrap();
+                if text.lines().all(|l| l.starts_with(':')) {
+                    continue;
+                }
+                let mut block = Block { id: None, data: None };
+                for line in text.lines() {
+                    match line.split_once(": ") {
+                        Some(("id", id)) => block.id = Some(id.to_owned()),
+                        Some(("data", data)) => block.data = Some(serde_json::from_str(data).unwrap()),
+                        _ => panic!("unexpected SSE line {line:?} (AG-UI format has no `event:`)"),
+                    }
+                }
+                let done = block.data.as_ref().is_some_and(&mut stop);
+                blocks.push(block);
+                if done {
+                    return blocks;
+                }
+            }
+            match timeout(WAIT, body.next()).await.expect("SSE data in time") {
+                Some(chunk) => buffer.extend_from_slice(&chunk.unwrap()),
+                None => return blocks,
+            }
+        }
+    }
+
+    fn data(blocks: &[Block]) -> Vec<Value> {
+        blocks.iter().filter_map(|b| b.data.clone()).collect()
+    }
+
+    fn run_finished(event: &Value) -> bool {
+        event["type"] == "RUN_FINISHED"
+    }
+
+    /// Alice's run: a thought, a tool call that succeeds, one that fails, one dropped, and the
+    /// answer; Bob's run interleaves with it.
+    fn emit(bridge: &EventBridge) -> usize {
+        let run = bridge.start_run(RunContext::new("alice", "thread-a", "agent").with_run_id("run-alice"));
+        let other = bridge.start_run(RunContext::new("bob", "thread-b", "agent").with_run_id("run-bob"));
+        run.thinking_with_reasoning("Search first", "The answer is on the web");
+        other.thinking("Bob's thought");
+        let search = run.tool_executing_with_id("search", "call-1", json!({ "query": "rust" }));
+        let fetch = run.tool_executing("fetch", json!({ "url": "https://example.org" }));
+        let stale = run.tool_executing("stale", ());
+        search.completed(json!(["rust-lang.org"]));
+        fetch.failed("connection refused");
+        drop(stale);
+        other.completed("Bob's answer", ());
+        run.completed("Rust is a language.", json!({ "ok": true }));
+        // agent_started, thinking, 3 × tool_executing, 3 × tool_completed, agent_completed.
+        9
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_users_run_served_as_agui_passes_the_real_client() {
+        let (addr, bridge, state) = server().await;
+        let response = get(addr, &format!("format=agui&token={}", token("alice")), None).await;
+        let ours = emit(&bridge);
+        let blocks = read_until(response, run_finished).await;
+        let events = data(&blocks);
+
+        assert_eq!(events.first().map(|e| e["type"].clone()), Some(json!("RUN_STARTED")));
+        assert_eq!(events.last().map(|e| e["type"].clone()), Some(json!("RUN_FINISHED")));
+        assert!(events.iter().all(|e| e.get("runId").is_none_or(|r| r == "run-alice")), "only Alice's run");
+        assert!(!serde_json::to_string(&events).unwrap().contains("Bob"), "nothing of Bob's run");
+        // One cursor per event of ours, on the last AG-UI event made from it.
+        let ids: Vec<&Block> = blocks.iter().filter(|b| b.id.is_some()).collect();
+        assert_eq!(ids.len(), ours);
+        assert!(blocks.last().unwrap().id.is_some(), "RUN_FINISHED carries the last cursor");
+        let mut cursors: Vec<_> = ids.iter().map(|b| b.id.clone().unwrap()).collect();
+        cursors.dedup();
+        assert_eq!(cursors.len(), ours, "distinct cursors");
+        let results = events.iter().filter(|e| e["type"] == "TOOL_CALL_RESULT").count();
+        assert_eq!(results, 3);
+
+        if let Some(summary) = assert_accepted("served", &events) {
+            assert_eq!(
+                summary["runs"],
+                json!([{
+                    "runId": "run-alice", "outcome": "success", "result": { "ok": true },
+                    "pendingToolCallIds": [],
+                }])
+            );
+            let roles: Vec<_> = summary["messages"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|m| m["role"].as_str().unwrap().to_owned())
+                .collect();
+            assert_eq!(roles, ["reasoning", "assistant", "tool", "tool", "tool", "assistant"]);
+        }
+
+        // Resuming midway (after the thought): the rest, begun with a synthesized RUN_STARTED.
+        let thought = ids[1].id.clone().unwrap();
+        let resumed = get(addr, &format!("format=agui&token={}", token("alice")), Some(&thought)).await;
+        let rest = data(&read_until(resumed, run_finished).await);
+        assert_eq!(types(&rest)[..2], ["RUN_STARTED", "TOOL_CALL_START"]);
+        let tail = events.iter().position(|e| e["type"] == "TOOL_CALL_START").unwrap();
+        assert_eq!(rest[1..], events[tail..], "the same events after the cursor");
+
+        // Shutdown: an AG-UI CUSTOM notice, then the end of the stream.
+        let open = get(addr, &format!("format=agui&token={}&after={thought}", token("alice")), None).await;
+        state.shutdown();
+        let blocks = read_until(open, |_| false).await;
+        let last = blocks.last().expect("a shutdown notice");
+        assert_eq!(last.id, None);
+        assert_eq!(
+            last.data,
+            Some(
+                json!({ "type": "CUSTOM", "name": "agent_events.shutdown", "value": { "control": "shutdown" } })
+            )
+        );
+        bridge.shutdown().await;
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn notices_are_agui_custom_events_and_at_most_64_runs_are_mapped() {
+        let (addr, bridge, _state) = server().await;
+        let response = get(addr, &format!("format=agui&after=nope&token={}", token("alice")), None).await;
+        let runs: Vec<_> = (0..65)
+            .map(|i| bridge.start_run(RunContext::new("alice", "t", "agent").with_run_id(format!("run-{i}"))))
+            .collect();
+        let mut runs = runs.into_iter();
+        runs.next().unwrap().completed("", ()); // run-0: its mapper made way for run-64's
+        runs.next_back().unwrap().completed("", ()); // run-64: still mapped
+        let mut finished = 0;
+        let blocks = read_until(response, |e| {
+            finished += usize::from(e["type"] == "RUN_FINISHED");
+            finished == 2
+        })
+        .await;
+        let events = data(&blocks);
+        assert_eq!(
+            events[0],
+            json!({
+                "type": "CUSTOM", "name": "agent_events.reset",
+                "value": { "control": "reset", "reason": "unknown_cursor" },
+            })
+        );
+        assert_eq!(blocks[0].id, None, "a notice does not move Last-Event-ID");
+        let tail: Vec<_> = events[66..].iter().map(|e| (e["type"].clone(), e["runId"].clone())).collect();
+        assert_eq!(
+            tail,
+            [
+                (json!("RUN_STARTED"), json!("run-0")),
+                (json!("RUN_FINISHED"), json!("run-0")),
+                (json!("RUN_FINISHED"), json!("run-64")),
+            ]
+        );
+        assert!(events[1..66].iter().all(|e| e["type"] == "RUN_STARTED"));
+        drop(runs);
+        bridge.shutdown().await;
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn an_unknown_format_is_refused_with_400() {
+        let (addr, _bridge, _state) = server().await;
+        for format in ["bogus", "AGUI"] {
+            let response = get(addr, &format!("format={format}&token={}", token("alice")), None).await;
+            assert_eq!(response.status(), 400, "format={format}");
+            assert_eq!(response.headers()["content-type"], "application/json");
+            let body: Value = serde_json::from_str(&response.text().await.unwrap()).unwrap();
+            assert_eq!(body["error"], "unsupported_format", "{body}");
+            assert!(body["message"].as_str().unwrap().contains(format), "{body}");
+        }
+        // Refused before authentication too.
+        assert_eq!(get(addr, "format=bogus", None).await.status(), 400);
+    }
+}

@@ -69,6 +69,19 @@
 //! On `gap` or `reset`, the client should reload what it shows (e.g. the thread from its REST
 //! API): events were lost or the server cannot tell which.
 //!
+//! **SSE as AG-UI** (`GET /events/sse?format=agui`, feature `agui`; without it `format=agui`
+//! is refused with `400`, like any other `format`): the same stream, with each of our events
+//! turned into [AG-UI](crate::agui) events by one `AgUiMapper` per run (a user's runs may
+//! interleave; a mapper is dropped when its run finishes, and at most 64 runs are mapped at
+//! once per connection: a run beyond that drops the mapper of the run quiet longest). Each
+//! AG-UI event is `data: <AG-UI JSON>` with no `event:` line (AG-UI clients read the type from
+//! the JSON); the last one made from an event carries its `id: <cursor>` (an event that maps to
+//! nothing sends its `id` alone), so `Last-Event-ID` resumes as above. A run resumed midway
+//! begins with a synthesized `RUN_STARTED`. Control notices are AG-UI `CUSTOM` events named
+//! `agent_events.<control>` with the control JSON as `value`, then the stream behaves as above;
+//! keep-alive comments are unchanged. Runs that interleave give interleaved AG-UI runs: a
+//! client following one run filters on `runId`.
+//!
 //! # Resume and slow consumers
 //!
 //! The hub keeps each user's last events (default 1024) with a cursor each. Reconnecting with
