@@ -5,10 +5,11 @@
 //! Without `redis-server` the tests say so and are skipped, unless
 //! `AGENT_EVENTS_REQUIRE_SERVICES=1` (as CI sets, after installing it): then they fail.
 
+mod support;
+
 use std::future::IntoFuture;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
-use std::pin::Pin;
 use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
@@ -18,20 +19,15 @@ use agent_events::schema::Event;
 use agent_events::testing::Recorder;
 use agent_events::transport::redis::{RedisSink, RedisSource, RedisStreams};
 use agent_events::transport::{bearer_token, router, AuthError, Identity, ReplayItem, TransportState};
-use agent_events::{EventBridge, EventSink, RunContext, SinkError};
-use axum::body::Bytes;
+use agent_events::{EventBridge, EventSink, SinkError};
 use axum::http::request::Parts;
-use futures_util::{Stream, StreamExt};
 use metrics_util::debugging::{DebugValue, DebuggingRecorder};
 use serde_json::{json, Value};
-use tokio::net::{TcpListener, TcpStream};
+use tokio::net::TcpListener;
 use tokio::time::timeout;
-use tokio_tungstenite::tungstenite::{self, Message};
-use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
+use tokio_tungstenite::tungstenite;
 
-/// How long any one step may take before the test fails (generous: nothing waits this long
-/// when the code is right).
-const WAIT: Duration = Duration::from_secs(10);
+use support::*;
 
 // ---------------------------------------------------------------------------------------------
 // A real Redis
@@ -238,10 +234,6 @@ impl Replica {
     }
 }
 
-fn ctx(user: &str) -> RunContext {
-    RunContext::new(user, "thread-1", "agent")
-}
-
 fn assert_stream_cursors(cursors: &[&str]) {
     let parsed: Vec<(u64, u64)> = cursors
         .iter()
@@ -254,156 +246,14 @@ fn assert_stream_cursors(cursors: &[&str]) {
 }
 
 // ---------------------------------------------------------------------------------------------
-// WebSocket client
-
-type Ws = WebSocketStream<MaybeTlsStream<TcpStream>>;
-
-#[derive(Debug)]
-enum WsFrame {
-    Event { cursor: String, event: Value },
-    Control(Value),
-    Close(Option<u16>),
-    End,
-}
+// Clients of a replica
 
 async fn ws(replica: &Replica, user: &str, query: &str) -> Ws {
-    let url = format!("ws://{}/events/ws?token={user}&{query}", replica.addr);
-    timeout(WAIT, tokio_tungstenite::connect_async(url))
-        .await
-        .expect("connects in time")
-        .expect("connected")
-        .0
-}
-
-/// The next frame that is not a ping or a pong.
-async fn ws_data(ws: &mut Ws) -> WsFrame {
-    loop {
-        let message = timeout(WAIT, ws.next()).await.expect("a frame in time");
-        return match message {
-            None => WsFrame::End,
-            Some(Err(e)) => panic!("websocket error: {e}"),
-            Some(Ok(Message::Text(text))) => {
-                let value: Value = serde_json::from_str(text.as_str()).expect("JSON frame");
-                if value.get("control").is_some() {
-                    WsFrame::Control(value)
-                } else {
-                    WsFrame::Event {
-                        cursor: value["cursor"].as_str().expect("cursor").to_owned(),
-                        event: value["event"].clone(),
-                    }
-                }
-            }
-            Some(Ok(Message::Ping(_) | Message::Pong(_))) => continue,
-            Some(Ok(Message::Close(frame))) => WsFrame::Close(frame.map(|f| u16::from(f.code))),
-            Some(Ok(other)) => panic!("unexpected frame {other:?}"),
-        };
-    }
-}
-
-/// The next `n` events, as (cursor, event).
-async fn ws_events(ws: &mut Ws, n: usize) -> Vec<(String, Value)> {
-    let mut events = Vec::new();
-    while events.len() < n {
-        match ws_data(ws).await {
-            WsFrame::Event { cursor, event } => events.push((cursor, event)),
-            other => panic!("expected an event, got {other:?}"),
-        }
-    }
-    events
-}
-
-/// Reads events until the shutdown control and the 1001 close.
-async fn ws_until_shutdown(ws: &mut Ws) -> Vec<Value> {
-    let mut events = Vec::new();
-    loop {
-        match ws_data(ws).await {
-            WsFrame::Event { event, .. } => events.push(event),
-            WsFrame::Control(c) if c["control"] == "shutdown" => break,
-            other => panic!("expected events then shutdown, got {other:?}"),
-        }
-    }
-    match ws_data(ws).await {
-        WsFrame::Close(code) => assert_eq!(code, Some(1001)),
-        other => panic!("expected close 1001, got {other:?}"),
-    }
-    events
-}
-
-fn ids(events: &[(String, Value)]) -> Vec<String> {
-    events.iter().map(|(_, e)| e["event_id"].as_str().expect("event_id").to_owned()).collect()
-}
-
-// ---------------------------------------------------------------------------------------------
-// SSE client
-
-#[derive(Debug, PartialEq)]
-enum SseFrame {
-    Event { id: Option<String>, event: String, data: Value },
-    End,
-}
-
-type Body = Pin<Box<dyn Stream<Item = reqwest::Result<Bytes>> + Send>>;
-
-struct Sse {
-    body: Body,
-    buffer: Vec<u8>,
+    ws_at(&format!("ws://{}/events/ws?token={user}&{query}", replica.addr)).await
 }
 
 async fn sse(replica: &Replica, user: &str, last_event_id: Option<&str>) -> Sse {
-    let client = reqwest::Client::builder().no_proxy().build().expect("client");
-    let mut request = client.get(format!("http://{}/events/sse?token={user}", replica.addr));
-    if let Some(id) = last_event_id {
-        request = request.header("Last-Event-ID", id);
-    }
-    let response = timeout(WAIT, request.send()).await.expect("answers in time").expect("response");
-    assert_eq!(response.status(), 200);
-    Sse { body: Box::pin(response.bytes_stream()), buffer: Vec::new() }
-}
-
-impl Sse {
-    /// The next event or control (keep-alive comments skipped).
-    async fn next(&mut self) -> SseFrame {
-        loop {
-            if let Some(end) = self.buffer.windows(2).position(|w| w == b"\n\n") {
-                let block: Vec<u8> = self.buffer.drain(..end + 2).collect();
-                let block = std::str::from_utf8(&block[..end]).expect("UTF-8");
-                if block.lines().all(|l| l.starts_with(':')) {
-                    continue;
-                }
-                let (mut id, mut event, mut data) = (None, String::from("message"), String::new());
-                for line in block.lines() {
-                    let (field, value) = line.split_once(": ").unwrap_or((line, ""));
-                    match field {
-                        "id" => id = Some(value.to_owned()),
-                        "event" => event = value.to_owned(),
-                        "data" => data.push_str(value),
-                        _ => panic!("unexpected SSE line {line:?}"),
-                    }
-                }
-                return SseFrame::Event { id, event, data: serde_json::from_str(&data).expect("JSON data") };
-            }
-            match timeout(WAIT, self.body.next()).await.expect("SSE data in time") {
-                Some(Ok(chunk)) => self.buffer.extend_from_slice(&chunk),
-                Some(Err(e)) => panic!("SSE body error: {e}"),
-                None => return SseFrame::End,
-            }
-        }
-    }
-
-    /// The next `n` events, as (id, event).
-    async fn events(&mut self, n: usize) -> Vec<(String, Value)> {
-        let mut events = Vec::new();
-        while events.len() < n {
-            match self.next().await {
-                SseFrame::Event { id: Some(id), event, data } if !event.starts_with("agent_events.") => {
-                    assert_eq!(data["type"], event);
-                    events.push((id, data));
-                }
-                other => panic!("expected an event, got {other:?}"),
-            }
-        }
-        events
-    }
+    sse_of(sse_get(&format!("http://{}/events/sse?token={user}", replica.addr), last_event_id).await)
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -457,11 +307,11 @@ async fn a_run_on_one_replica_reaches_a_client_of_the_other_and_resumes_on_eithe
     a.state.shutdown();
     assert!(ws_until_shutdown(&mut second).await.is_empty(), "nothing after the last event");
     b.state.shutdown();
-    match s.next().await {
+    match s.next_data().await {
         SseFrame::Event { id: None, event, .. } => assert_eq!(event, "agent_events.shutdown"),
         other => panic!("expected the shutdown notice, got {other:?}"),
     }
-    assert_eq!(s.next().await, SseFrame::End);
+    assert_eq!(s.next_data().await, SseFrame::End);
     assert_eq!(a.bridge.metrics().delivery_failures + b.bridge.metrics().delivery_failures, 0);
 }
 
@@ -548,7 +398,7 @@ async fn a_cursor_older_than_the_trimmed_stream_gets_a_gap_notice_then_what_is_k
         event: "agent_events.gap".into(),
         data: json!({ "control": "gap", "missed": null }),
     };
-    assert_eq!(s.next().await, gap);
+    assert_eq!(s.next_data().await, gap);
     assert_eq!(ids(&s.events(kept.len()).await), kept);
 
     // A cursor that is not a stream id, or one past the stream's end: reset, then all that is kept.
