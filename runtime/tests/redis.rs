@@ -327,17 +327,7 @@ async fn each_user_receives_only_their_own_events_across_replicas() {
     let mut bob_on_a = sse(&a, "bob", None).await;
 
     // Alice's run is on B, Bob's on A, interleaved.
-    let alice = b.bridge.start_run(ctx("alice"));
-    let bob = a.bridge.start_run(ctx("bob"));
-    for i in 0..3 {
-        alice.thinking(format!("alice {i}"));
-        let call = bob.tool_executing("search", json!({ "q": i }));
-        alice.agent_response(format!("for alice {i}"));
-        bob.thinking(format!("bob {i}"));
-        call.completed(json!([i]));
-    }
-    bob.completed("bob done", ());
-    alice.completed("alice done", ());
+    interleave_runs(b.bridge.start_run(ctx("alice")), a.bridge.start_run(ctx("bob")));
     let (alice_ids, bob_ids) = (b.event_ids("alice"), a.event_ids("bob"));
     assert!(a.event_ids("alice").is_empty() && b.event_ids("bob").is_empty());
 

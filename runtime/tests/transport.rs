@@ -229,17 +229,7 @@ async fn each_connection_receives_only_its_own_users_events() {
     let mut bob_sse = sse(&server, "bob", "", None).await;
     let mut alice_sse = sse(&server, "alice", "", None).await;
 
-    let alice = server.bridge.start_run(ctx("alice"));
-    let bob = server.bridge.start_run(ctx("bob"));
-    for i in 0..3 {
-        alice.thinking(format!("alice {i}"));
-        let call = bob.tool_executing("search", json!({ "q": i }));
-        alice.agent_response(format!("for alice {i}"));
-        bob.thinking(format!("bob {i}"));
-        call.completed(json!([i]));
-    }
-    bob.completed("bob done", ());
-    alice.completed("alice done", ());
+    interleave_runs(server.bridge.start_run(ctx("alice")), server.bridge.start_run(ctx("bob")));
     server.state.shutdown();
 
     for (user, events) in [

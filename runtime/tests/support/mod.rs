@@ -5,10 +5,10 @@
 use std::pin::Pin;
 use std::time::Duration;
 
-use agent_events::RunContext;
+use agent_events::{Run, RunContext};
 use axum::body::Bytes;
 use futures_util::{Stream, StreamExt};
-use serde_json::Value;
+use serde_json::{json, Value};
 use tokio::net::TcpStream;
 use tokio::time::timeout;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
@@ -21,6 +21,20 @@ pub const WAIT: Duration = Duration::from_secs(10);
 
 pub fn ctx(user: &str) -> RunContext {
     RunContext::new(user, "thread-1", "agent")
+}
+
+/// Alice's and Bob's runs, interleaved event by event (thinking, a tool call, a response, three
+/// rounds), then both completed: 8 events for Alice, 11 for Bob.
+pub fn interleave_runs(alice: Run, bob: Run) {
+    for i in 0..3 {
+        alice.thinking(format!("alice {i}"));
+        let call = bob.tool_executing("search", json!({ "q": i }));
+        alice.agent_response(format!("for alice {i}"));
+        bob.thinking(format!("bob {i}"));
+        call.completed(json!([i]));
+    }
+    bob.completed("bob done", ());
+    alice.completed("alice done", ());
 }
 
 // ---------------------------------------------------------------------------------------------
