@@ -55,8 +55,8 @@ enum Command {
         #[arg(long)]
         config: Option<PathBuf>,
         /// Lint only files of these languages (comma-separated: `rust`, `python`).
-        #[arg(long, value_enum, value_delimiter = ',')]
-        lang: Vec<LangArg>,
+        #[arg(long, value_delimiter = ',', value_parser = lang_parser)]
+        lang: Vec<Lang>,
     },
     /// Writes a baseline of every current finding (`check --baseline` then fails only on new ones).
     Baseline {
@@ -69,8 +69,8 @@ enum Command {
         #[arg(long)]
         config: Option<PathBuf>,
         /// Lint only files of these languages (comma-separated: `rust`, `python`).
-        #[arg(long, value_enum, value_delimiter = ',')]
-        lang: Vec<LangArg>,
+        #[arg(long, value_delimiter = ',', value_parser = lang_parser)]
+        lang: Vec<Lang>,
     },
 }
 
@@ -97,24 +97,14 @@ struct FixArgs {
     #[arg(long)]
     config: Option<PathBuf>,
     /// Fix only files of these languages (comma-separated: `rust`, `python`).
-    #[arg(long, value_enum, value_delimiter = ',')]
-    lang: Vec<LangArg>,
+    #[arg(long, value_delimiter = ',', value_parser = lang_parser)]
+    lang: Vec<Lang>,
 }
 
-/// A language on the command line.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
-enum LangArg {
-    Rust,
-    Python,
-}
-
-fn langs(args: &[LangArg]) -> Vec<Lang> {
-    args.iter()
-        .map(|l| match l {
-            LangArg::Rust => Lang::Rust,
-            LangArg::Python => Lang::Python,
-        })
-        .collect()
+/// A language on the command line, by its name in the language table.
+fn lang_parser(name: &str) -> Result<Lang, String> {
+    Lang::from_name(name)
+        .ok_or_else(|| format!("there is no language `{name}` (the languages: {})", Lang::names()))
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
@@ -168,8 +158,8 @@ struct CheckArgs {
     #[arg(long)]
     print_prefilter: bool,
     /// Lint only files of these languages (comma-separated: `rust`, `python`).
-    #[arg(long, value_enum, value_delimiter = ',')]
-    lang: Vec<LangArg>,
+    #[arg(long, value_delimiter = ',', value_parser = lang_parser)]
+    lang: Vec<Lang>,
 }
 
 static PROGRAM: std::sync::OnceLock<&'static str> = std::sync::OnceLock::new();
@@ -240,12 +230,12 @@ fn setup(
     config: Option<&Path>,
     select: &[String],
     ignore: &[String],
-    lang: &[LangArg],
+    lang: &[Lang],
     cwd: &Path,
 ) -> Result<(PathBuf, Config), ExitCode> {
     let root = find_root(&first, cwd);
     let mut config = Config::load(&root, config).map_err(fail)?;
-    config.langs = langs(lang);
+    config.langs = lang.to_vec();
     for warning in &config.warnings {
         eprintln!("warning: {warning}");
     }
@@ -280,7 +270,7 @@ fn discovered(root: &Path, paths: &[PathBuf], config: &Config) -> Result<Vec<Tar
 fn project(
     paths: &[PathBuf],
     config: Option<&Path>,
-    lang: &[LangArg],
+    lang: &[Lang],
     cwd: &Path,
 ) -> Result<(PathBuf, Config, Vec<Target>), ExitCode> {
     let first = paths.first().cloned().unwrap_or_else(|| PathBuf::from("."));
@@ -303,6 +293,9 @@ fn check(args: CheckArgs, cwd: &Path) -> ExitCode {
         };
     let linter =
         if args.no_prefilter { Linter::new(&config).without_prefilter() } else { Linter::new(&config) };
+    for warning in &linter.warnings {
+        eprintln!("warning: {warning}");
+    }
     if args.print_prefilter {
         let mut needles = BTreeSet::new();
         for lang in Lang::ALL.into_iter().filter(|l| config.lints(*l)) {
@@ -359,7 +352,7 @@ fn check(args: CheckArgs, cwd: &Path) -> ExitCode {
             );
         }
     }
-    let cx = report::Context { root: &root, rules: &config.rules };
+    let cx = report::Context { root: &root, rules: &config.rules, program: program() };
     for spec in &args.report {
         let Some((format, file)) = spec.split_once('=') else {
             return fail(format!("`--report {spec}`: expected FORMAT=FILE"));
@@ -447,13 +440,14 @@ fn fix(args: FixArgs, cwd: &Path) -> ExitCode {
     ExitCode::SUCCESS
 }
 
-fn stats(paths: &[PathBuf], format: &str, config: Option<&Path>, lang: &[LangArg], cwd: &Path) -> ExitCode {
+fn stats(paths: &[PathBuf], format: &str, config: Option<&Path>, lang: &[Lang], cwd: &Path) -> ExitCode {
     let (_, config, targets) = match project(paths, config, lang, cwd) {
         Ok(found) => found,
         Err(code) => return code,
     };
     // Canonical calls hold none of the legacy rules' strings: every file is parsed.
-    let reports = Linter::new(&config).without_prefilter().run(&targets);
+    let reports =
+        Linter::new(&config).without_prefilter().run_observing(&targets, &crate::stats::canonical_sites);
     let stats = crate::stats::collect(&targets, &reports);
     match format {
         "markdown" => print!("{}", stats.markdown()),
@@ -467,7 +461,7 @@ fn write_baseline(
     paths: &[PathBuf],
     output: Option<PathBuf>,
     config: Option<&Path>,
-    lang: &[LangArg],
+    lang: &[Lang],
     cwd: &Path,
 ) -> ExitCode {
     let (root, config, targets) = match project(paths, config, lang, cwd) {
@@ -498,56 +492,11 @@ fn rules(cwd: &Path, config: Option<&Path>) -> ExitCode {
     ExitCode::SUCCESS
 }
 
-/// The documentation of a rule, as `explain` prints it.
-pub fn explain_text(def: &crate::rules::RuleDef) -> String {
-    let d = &def.docs;
-    let mut text = format!(
-        "# {}\n\n{}\n\nDefault level: {}\n\n## What it does\n{}\n\n## Why is this bad?\n{}\n\n## Example\n```rust\n{}\n```\n\n## Use instead\n```rust\n{}\n```\n",
-        def.id,
-        def.summary,
-        def.level,
-        d.what.trim(),
-        d.why.trim(),
-        d.bad.trim(),
-        d.good.trim()
-    );
-    if let Some(python) = &def.python {
-        text.push_str(&format!(
-            "\n## In Python\n```python\n{}\n```\n\nUse instead:\n```python\n{}\n```\n",
-            python.bad.trim(),
-            python.good.trim()
-        ));
-        if let Some(help) = &python.help {
-            text.push_str(&format!("\nHelp in Python: {help}\n"));
-        }
-        for (name, values) in &python.lists {
-            text.push_str(&format!(
-                "\nIn Python, `{name}` defaults to: {}\n",
-                values.iter().map(|v| format!("`{v}`")).collect::<Vec<_>>().join(", ")
-            ));
-        }
-    }
-    if d.options.is_some() || !def.lists.is_empty() {
-        text.push_str("\n## Options\n");
-        if let Some(options) = &d.options {
-            text.push_str(options.trim());
-            text.push('\n');
-        }
-        for (name, values) in &def.lists {
-            text.push_str(&format!(
-                "- `{name}` (default: {})\n",
-                values.iter().map(|v| format!("`{v}`")).collect::<Vec<_>>().join(", ")
-            ));
-        }
-    }
-    text
-}
-
 fn explain(id: &str) -> ExitCode {
     let defs = crate::rules::builtin_defs();
     match defs.iter().find(|d| d.id == id) {
         Some(def) => {
-            print!("{}", explain_text(def));
+            print!("{}", crate::rules::explain::explain(def));
             ExitCode::SUCCESS
         }
         None => {

@@ -11,7 +11,7 @@ use globset::{Glob, GlobSet, GlobSetBuilder};
 use serde::Deserialize;
 
 use crate::frontend::Lang;
-use crate::rules::{builtin_defs, ActiveRule, Level, RuleDef};
+use crate::rules::{builtin_defs, check_list, ActiveRule, Level, RuleDef, SharedLists};
 
 /// A configuration that could not be read or is invalid.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -53,8 +53,12 @@ pub struct RawConfig {
     /// Further rule files (paths relative to the configuration file).
     #[serde(default)]
     pub extra_rules: Vec<String>,
+    /// Shared name lists (`<list>` replaces, `extend-<list>` adds), read by every rule that
+    /// names them.
+    #[serde(default)]
+    pub lists: toml::Table,
     /// Per-rule settings: `level` and the rule's name lists (`<list>` replaces, `extend-<list>`
-    /// adds), also for one language only (`[rules.<id>.python]`).
+    /// adds), also for one language only (`[rules.<id>.<language>]`, e.g. `python`).
     #[serde(default)]
     pub rules: BTreeMap<String, toml::Table>,
     /// Rule levels for some paths.
@@ -113,10 +117,10 @@ struct PyTool {
 pub struct Config {
     /// Warnings about the configuration (e.g. a second configuration that is ignored).
     pub warnings: Vec<String>,
-    /// Every rule with its configured lists, for Rust files.
+    /// Every rule with its configured lists, before any language's differences.
     pub rules: Vec<ActiveRule>,
-    /// The same rules with their Python lists and help.
-    pub python_rules: Vec<ActiveRule>,
+    /// The same rules as they apply to each language's files (by [`Lang::index`]).
+    by_lang: Vec<Vec<ActiveRule>>,
     /// Python: call patterns of the project's canonical adapter.
     pub canonical_calls: Vec<String>,
     /// The languages linted (`--lang`); all when empty.
@@ -208,20 +212,39 @@ impl Config {
     /// The configuration built from its written form; `path` names it in errors.
     pub fn from_raw(raw: RawConfig, path: &Path, warnings: Vec<String>) -> Result<Config, ConfigError> {
         let err = |message: String| ConfigError { path: path.to_owned(), message };
+        let mut shared = SharedLists::builtin();
+        for (key, value) in &raw.lists {
+            let at = format!("lists.{key}");
+            let (list, extend) = split_extend(key);
+            let Some(slot) = shared.lists.get_mut(list) else {
+                return Err(err(format!(
+                    "`{at}`: there is no shared list `{list}` (the shared lists: {})",
+                    shared.names()
+                )));
+            };
+            let values = strings(&at, value).map_err(err)?;
+            if extend {
+                slot.names.extend(values);
+            } else {
+                slot.names = values;
+            }
+        }
         let mut defs = builtin_defs();
         for extra in &raw.extra_rules {
             let file = path.parent().unwrap_or(Path::new(".")).join(extra);
             let text = read(&file)?;
-            let def = RuleDef::parse(&text).map_err(|e| ConfigError { path: file.clone(), message: e })?;
+            let def = RuleDef::parse(&text, &shared)
+                .map_err(|e| ConfigError { path: file.clone(), message: e.to_string() })?;
             if defs.iter().any(|d| d.id == def.id) {
                 return Err(err(format!("`extra-rules`: rule `{}` in {extra} is already defined", def.id)));
             }
             defs.push(def);
         }
-        let mut rules: Vec<ActiveRule> = defs.into_iter().map(ActiveRule::new).collect();
+        let mut rules: Vec<ActiveRule> = defs.into_iter().map(|d| ActiveRule::new(d, &shared)).collect();
         let mut levels: BTreeMap<String, Level> =
             rules.iter().map(|r| (r.def.id.clone(), r.def.level)).collect();
-        let mut python_rules: Vec<ActiveRule> = rules.iter().map(|r| r.for_lang(Lang::Python)).collect();
+        let mut by_lang: Vec<Vec<ActiveRule>> =
+            Lang::ALL.iter().map(|l| rules.iter().map(|r| r.for_lang(*l)).collect()).collect();
         for (id, table) in &raw.rules {
             let Some(index) = rules.iter().position(|r| &r.def.id == id) else {
                 return Err(err(format!("`rules.{id}`: there is no rule `{id}`")));
@@ -245,22 +268,27 @@ impl Config {
                     for (i, def) in defs.into_iter().enumerate() {
                         let rewrite = crate::rewrite::Rewrite::new(def)
                             .map_err(|e| err(format!("`{at}[{i}]`: {e}")))?;
-                        rules[index].rewrites.push(rewrite);
+                        rules[index].rewrites.push(rewrite.clone());
+                        for lang in Lang::ALL.into_iter().filter(|l| l.spec().rewrites) {
+                            by_lang[lang.index()][index].rewrites.push(rewrite.clone());
+                        }
                     }
                     continue;
                 }
-                if key == "python" {
+                if let Some(lang) = Lang::from_name(key) {
                     let table = value
                         .as_table()
                         .ok_or_else(|| err(format!("`{at}`: must be a table of name lists")))?;
                     for (key, value) in table {
-                        set_list(&mut python_rules[index], &format!("{at}.{key}"), key, value)
+                        set_list(&mut by_lang[lang.index()][index], &format!("{at}.{key}"), key, value)
                             .map_err(err)?;
                     }
                     continue;
                 }
                 set_list(&mut rules[index], &at, key, value).map_err(err)?;
-                set_list(&mut python_rules[index], &at, key, value).map_err(err)?;
+                for lang_rules in &mut by_lang {
+                    set_list(&mut lang_rules[index], &at, key, value).map_err(err)?;
+                }
             }
         }
         let mut overrides = Vec::new();
@@ -298,7 +326,7 @@ impl Config {
         Ok(Config {
             warnings,
             rules,
-            python_rules,
+            by_lang,
             canonical_calls: raw.canonical_calls,
             langs: Vec::new(),
             levels,
@@ -317,10 +345,7 @@ impl Config {
 
     /// The rules as they apply to files of `lang`.
     pub fn rules_for(&self, lang: Lang) -> &[ActiveRule] {
-        match lang {
-            Lang::Rust => &self.rules,
-            Lang::Python => &self.python_rules,
-        }
+        &self.by_lang[lang.index()]
     }
 
     /// Whether files of `lang` are linted.
@@ -374,31 +399,38 @@ impl Config {
     }
 }
 
+/// `extend-<list>` → (`<list>`, true); `<list>` → (`<list>`, false).
+fn split_extend(key: &str) -> (&str, bool) {
+    match key.strip_prefix("extend-") {
+        Some(list) => (list, true),
+        None => (key, false),
+    }
+}
+
+/// A configuration value that must be a list of strings; the error names the key.
+fn strings(at: &str, value: &toml::Value) -> Result<Vec<String>, String> {
+    value
+        .as_array()
+        .and_then(|a| a.iter().map(|v| v.as_str().map(str::to_owned)).collect::<Option<Vec<_>>>())
+        .ok_or_else(|| format!("`{at}`: must be a list of strings"))
+}
+
 /// Sets one name list of a rule from a configuration key: `<list>` replaces it, `extend-<list>`
 /// adds to it. The error names the key.
 fn set_list(rule: &mut ActiveRule, at: &str, key: &str, value: &toml::Value) -> Result<(), String> {
-    let (list, extend) = match key.strip_prefix("extend-") {
-        Some(list) => (list, true),
-        None => (key, false),
-    };
-    if !rule.def.lists.contains_key(list) {
-        let mut known: Vec<String> = vec!["level".into(), "rewrites".into(), "python".into()];
-        for l in rule.def.lists.keys() {
-            known.push(l.clone());
-            known.push(format!("extend-{l}"));
+    let (list, extend) = split_extend(key);
+    let Some(decl) = rule.kind.list(list) else {
+        let mut known: Vec<String> = vec!["level".into(), "rewrites".into()];
+        known.extend(Lang::ALL.map(|l| l.name().to_owned()));
+        for l in rule.kind.lists() {
+            known.push(l.name.to_owned());
+            known.push(format!("extend-{}", l.name));
         }
         return Err(format!("`{at}`: unknown key (expected one of {})", known.join(", ")));
-    }
-    let values = value
-        .as_array()
-        .and_then(|a| a.iter().map(|v| v.as_str().map(str::to_owned)).collect::<Option<Vec<_>>>())
-        .ok_or_else(|| format!("`{at}`: must be a list of strings"))?;
-    let slot = rule.lists.entry(list.to_owned()).or_default();
-    if extend {
-        slot.extend(values);
-    } else {
-        *slot = values;
-    }
+    };
+    let values = strings(at, value)?;
+    check_list(decl.shape, at, &values).map_err(|e| e.to_string())?;
+    rule.set_list(list, values, extend);
     Ok(())
 }
 
@@ -461,6 +493,25 @@ mod tests {
         assert!(rule.listed("methods", "notify_tool_executing"));
         assert_eq!(c.level("user-emitter-call", "src/a.rs"), Level::Deny);
         assert_eq!(c.level("user-emitter-call", "tests/a.rs"), Level::Allow);
+    }
+
+    #[test]
+    fn a_shared_list_is_configured_once_for_every_rule_that_reads_it() {
+        let c = config("[lists]\nextend-send-helpers = [\"push_event\"]\n").unwrap();
+        for id in ["direct-event-payload", "unpaired-tool-event"] {
+            for lang in Lang::ALL {
+                let rule = c.rules_for(lang).iter().find(|r| r.def.id == id).unwrap();
+                assert!(rule.listed("send-helpers", "push_event"), "{id} in {lang:?}");
+                assert!(rule.listed("send-helpers", "emit_websocket_event"), "{id} in {lang:?}");
+            }
+        }
+        let e = config("[lists]\nsend-helper = []\n").unwrap_err();
+        assert!(e.message.starts_with("`lists.send-helper`: there is no shared list `send-helper`"), "{e}");
+        let e = config("[rules.deprecated-api]\nreplacements = [\"A to B\"]\n").unwrap_err();
+        assert_eq!(
+            e.message,
+            "`rules.deprecated-api.replacements`: `A to B` is not of the form `Name -> replacement`"
+        );
     }
 
     #[test]

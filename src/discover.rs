@@ -9,7 +9,7 @@ use ignore::WalkBuilder;
 use serde::Deserialize;
 
 use crate::config::Config;
-use crate::frontend::Lang;
+use crate::frontend::{Lang, ModulePath};
 
 /// One file to lint.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
@@ -95,12 +95,12 @@ impl Packages {
         found
     }
 
-    /// The module path of a file: for Rust, its crate, then the modules under `src/`; for
-    /// Python, its dotted module from the project root (`rel`), without a leading `src`.
+    /// The module path of a file, as its language finds it ([`ModulePath`]): its crate and the
+    /// modules under `src/`, or its dotted module from the project root (`rel`).
     pub fn module_of(&mut self, path: &Path, rel: &str) -> Vec<String> {
-        match Lang::of(path) {
-            Some(Lang::Python) => python_module(rel),
-            _ => self.crate_module_of(path),
+        match Lang::of(path).map(|l| l.spec().module_path) {
+            Some(ModulePath::Dotted) => dotted_module(rel),
+            Some(ModulePath::Crate) | None => self.crate_module_of(path),
         }
     }
 
@@ -124,7 +124,7 @@ impl Packages {
 }
 
 /// `app/events/adapter.py` → `["app", "events", "adapter"]`; `pkg/__init__.py` → `["pkg"]`.
-pub fn python_module(rel: &str) -> Vec<String> {
+pub fn dotted_module(rel: &str) -> Vec<String> {
     let mut parts: Vec<String> = rel.split('/').map(str::to_owned).collect();
     if let Some(last) = parts.last_mut() {
         let stem = last.rsplit_once('.').map_or(last.as_str(), |(stem, _)| stem).to_owned();
@@ -222,8 +222,8 @@ mod tests {
         assert_eq!(module("src/events/bridge.rs"), ["my_app", "events", "bridge"]);
         assert_eq!(module("tests/it.rs"), ["my_app"]);
         std::fs::remove_dir_all(&dir).unwrap();
-        assert_eq!(python_module("app/events/adapter.py"), ["app", "events", "adapter"]);
-        assert_eq!(python_module("src/app/__init__.py"), ["app"]);
-        assert_eq!(python_module("tests/test_x.py"), ["tests", "test_x"]);
+        assert_eq!(dotted_module("app/events/adapter.py"), ["app", "events", "adapter"]);
+        assert_eq!(dotted_module("src/app/__init__.py"), ["app"]);
+        assert_eq!(dotted_module("tests/test_x.py"), ["tests", "test_x"]);
     }
 }

@@ -213,16 +213,5 @@ fn remove_stale_temps(path: &Path) {
 
 /// Whether a fixed file still parses in its language; the parser's message when not.
 fn parses(rel: &str, text: &str) -> Result<(), String> {
-    match crate::frontend::Lang::of_name(rel) {
-        crate::frontend::Lang::Rust => {
-            crate::frontend::rust::check_nesting(text).map_err(|e| e.message)?;
-            let parsed = syn::parse_file(text.strip_prefix('\u{feff}').unwrap_or(text)).map(drop);
-            proc_macro2::extra::invalidate_current_thread_spans();
-            parsed.map_err(|e| e.to_string())
-        }
-        crate::frontend::Lang::Python => {
-            let options = crate::frontend::python::Options::default();
-            crate::frontend::python::parse(text, &options).0.map(drop).map_err(|e| e.message)
-        }
-    }
+    (crate::frontend::Lang::of_name(rel).spec().reparses)(text)
 }

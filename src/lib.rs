@@ -15,6 +15,7 @@ pub mod fix;
 pub mod fixer;
 pub mod frontend;
 pub mod lint;
+pub mod prefilter;
 pub mod report;
 pub mod rewrite;
 pub mod rules;

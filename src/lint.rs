@@ -2,13 +2,14 @@
 
 use std::sync::Arc;
 
-use aho_corasick::AhoCorasick;
 use rayon::prelude::*;
 
 use crate::config::{Config, CANONICAL_CRATES};
 use crate::diagnostic::{Finding, FindingFix, Label, PlacedEdit, Severity};
 use crate::discover::Target;
+use crate::facts::Facts;
 use crate::frontend::{self, Lang};
+use crate::prefilter::Prefilter;
 use crate::rules::{self, ActiveRule, Cx, Events, Hit, Kind, Level};
 use crate::source::{LineIndex, Span};
 use crate::suppress::{self, Scope};
@@ -50,11 +51,26 @@ pub struct FileReport {
     pub source: Option<Arc<str>>,
     /// Its findings, sorted.
     pub findings: Vec<Finding>,
-    /// Canonical emission sites in it (see [`crate::stats`]).
-    pub canonical_sites: usize,
     /// Whether linting it failed on a bug of the linter (the run exits with code 2).
     pub internal_error: bool,
 }
+
+impl FileReport {
+    /// A file with no findings.
+    pub fn empty(rel: &str) -> FileReport {
+        FileReport { rel: rel.to_owned(), source: None, findings: Vec::new(), internal_error: false }
+    }
+
+    /// A file with these findings, on this text (kept for rendering when there are findings).
+    pub fn with(rel: &str, text: &str, findings: Vec<Finding>) -> FileReport {
+        let source = (!findings.is_empty()).then(|| Arc::from(text));
+        FileReport { rel: rel.to_owned(), source, findings, internal_error: false }
+    }
+}
+
+/// What a caller takes from the facts of each parsed file, besides the findings
+/// ([`Linter::run_observing`]).
+pub type Observe<'o, T> = &'o (dyn Fn(&Facts, Lang) -> T + Sync);
 
 /// Lints files with one configuration.
 pub struct Linter<'c> {
@@ -63,67 +79,11 @@ pub struct Linter<'c> {
     options: frontend::Options,
     /// The `{adapter}` of Python help texts.
     adapter: String,
-    /// Per language (in the order of [`Lang::ALL`]), when on.
-    prefilters: Option<Vec<Prefilter>>,
-}
-
-/// Skips, without parsing, the files in which no active rule can fire: each rule needs one
-/// string of each of its groups (see [`rules::needles`]).
-pub struct Prefilter {
-    needles: Vec<String>,
-    /// Per rule, its groups as indexes into `needles`.
-    rules: Vec<Vec<Vec<usize>>>,
-    automaton: Option<AhoCorasick>,
-}
-
-impl Prefilter {
-    /// The prefilter of the rules that may report on files of `lang` in this configuration.
-    pub fn new(config: &Config, events: &Events, lang: Lang) -> Prefilter {
-        let mut groups_by_rule: Vec<Vec<Vec<String>>> = Vec::new();
-        for rule in config.rules_for(lang).iter().filter(|r| config.may_report(&r.def.id)) {
-            match rules::needles(&rules::Needles { events, rule }) {
-                Some(groups) => groups_by_rule.push(groups),
-                None if rule.kind == Kind::UnusedSuppression => {
-                    groups_by_rule.push(vec![vec![suppress::MARKER.to_owned()]]);
-                }
-                None => {}
-            }
-        }
-        let mut needles: Vec<String> = groups_by_rule.iter().flatten().flatten().cloned().collect();
-        needles.sort();
-        needles.dedup();
-        let index = |n: &String| needles.binary_search(n).unwrap_or_default();
-        let rules = groups_by_rule
-            .iter()
-            .map(|groups| groups.iter().map(|g| g.iter().map(index).collect()).collect())
-            .collect();
-        let automaton = AhoCorasick::new(&needles).ok();
-        Prefilter { needles, rules, automaton }
-    }
-
-    /// Every string, sorted (what `--print-prefilter` prints).
-    pub fn needles(&self) -> &[String] {
-        &self.needles
-    }
-
-    /// Whether some active rule may fire in this file.
-    pub fn wants(&self, bytes: &[u8]) -> bool {
-        let Some(automaton) = &self.automaton else { return false };
-        let mut found = vec![false; self.needles.len()];
-        let satisfied = |found: &[bool]| {
-            self.rules.iter().any(|groups| groups.iter().all(|g| g.iter().any(|n| found[*n])))
-        };
-        for m in automaton.find_overlapping_iter(bytes) {
-            let n = m.pattern().as_usize();
-            if !found[n] {
-                found[n] = true;
-                if satisfied(&found) {
-                    return true;
-                }
-            }
-        }
-        false
-    }
+    /// Per language (by [`Lang::index`]), when on; `None` for a language whose prefilter
+    /// could not be built.
+    prefilters: Option<Vec<Option<Prefilter>>>,
+    /// What the caller should tell the user (a prefilter that could not be built).
+    pub warnings: Vec<String>,
 }
 
 /// A fix with the positions of its edits.
@@ -161,12 +121,16 @@ impl<'c> Linter<'c> {
             canonical_crates,
             python: frontend::python::Options { canonical_calls: config.canonical_calls.clone() },
         };
-        let prefilters = Some(Lang::ALL.iter().map(|l| Prefilter::new(config, &events, *l)).collect());
+        let mut warnings = Vec::new();
+        let prefilters = Lang::ALL
+            .iter()
+            .map(|l| Prefilter::new(config, &events, *l).map_err(|e| warnings.push(e.to_string())).ok())
+            .collect();
         let adapter = match config.canonical_calls.first() {
             Some(pattern) => format!("`{pattern}`"),
             None => "named in `canonical-calls`".to_owned(),
         };
-        Linter { config, events, options, adapter, prefilters }
+        Linter { config, events, options, adapter, prefilters: Some(prefilters), warnings }
     }
 
     /// Parses every file, even those the prefilter would skip (`--no-prefilter`).
@@ -177,14 +141,23 @@ impl<'c> Linter<'c> {
 
     /// The prefilter in force for files of `lang`, if any.
     pub fn prefilter(&self, lang: Lang) -> Option<&Prefilter> {
-        let at = Lang::ALL.iter().position(|l| *l == lang)?;
-        self.prefilters.as_ref().map(|p| &p[at])
+        self.prefilters.as_ref().and_then(|p| p[lang.index()].as_ref())
     }
 
     /// Lints every target in parallel; reports come back in the targets' order. Workers get
     /// large stacks: parsing and walking deeply nested code recurses.
     pub fn run(&self, targets: &[Target]) -> Vec<FileReport> {
-        let lint_all = || targets.par_iter().map(|t| self.lint_file_or_report_bug(t)).collect();
+        self.run_observing(targets, &|_, _| ()).into_iter().map(|(report, ())| report).collect()
+    }
+
+    /// [`Linter::run`], also taking `observe` of the facts of every file parsed (`T::default()`
+    /// for a file that is not).
+    pub fn run_observing<T: Send + Default>(
+        &self,
+        targets: &[Target],
+        observe: Observe<'_, T>,
+    ) -> Vec<(FileReport, T)> {
+        let lint_all = || targets.par_iter().map(|t| self.lint_file_or_report_bug(t, observe)).collect();
         match rayon::ThreadPoolBuilder::new().stack_size(WORKER_STACK).build() {
             Ok(pool) => pool.install(lint_all),
             Err(_) => lint_all(),
@@ -192,8 +165,13 @@ impl<'c> Linter<'c> {
     }
 
     /// Lints a file; a panic (a bug) becomes a finding on the file, and the other files go on.
-    fn lint_file_or_report_bug(&self, target: &Target) -> FileReport {
-        let linted = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| self.lint_file(target)));
+    fn lint_file_or_report_bug<T: Default>(
+        &self,
+        target: &Target,
+        observe: Observe<'_, T>,
+    ) -> (FileReport, T) {
+        let linted =
+            std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| self.lint_file(target, observe)));
         linted.unwrap_or_else(|panic| {
             let what = panic
                 .downcast_ref::<&str>()
@@ -206,28 +184,24 @@ impl<'c> Linter<'c> {
             let findings: Vec<Finding> =
                 self.parse_error(&target.rel, "", Span::default(), message).into_iter().collect();
             let source = Some(Arc::from(""));
-            FileReport { rel: target.rel.clone(), source, findings, canonical_sites: 0, internal_error: true }
+            (FileReport { rel: target.rel.clone(), source, findings, internal_error: true }, T::default())
         })
     }
 
-    fn lint_file(&self, target: &Target) -> FileReport {
+    fn lint_file<T: Default>(&self, target: &Target, observe: Observe<'_, T>) -> (FileReport, T) {
         let size = std::fs::metadata(&target.path).map(|m| m.len()).unwrap_or(0);
         if size > MAX_FILE_BYTES {
-            return self.too_large(&target.rel, size);
+            return (self.too_large(&target.rel, size), T::default());
         }
         match std::fs::read(&target.path) {
-            Ok(bytes) => self.lint_bytes(&target.rel, &target.module, &bytes),
+            Ok(bytes) => self.lint_bytes_observing(&target.rel, &target.module, &bytes, observe),
             Err(e) => {
                 let message = format!("cannot read this file: {e}");
                 let findings =
                     self.parse_error(&target.rel, "", Span::default(), message).into_iter().collect();
-                FileReport {
-                    rel: target.rel.clone(),
-                    source: Some(Arc::from("")),
-                    findings,
-                    canonical_sites: 0,
-                    internal_error: false,
-                }
+                let report =
+                    FileReport { source: Some(Arc::from("")), ..FileReport::with(&target.rel, "", findings) };
+                (report, T::default())
             }
         }
     }
@@ -241,27 +215,30 @@ impl<'c> Linter<'c> {
         );
         let findings: Vec<Finding> =
             self.parse_error(rel, "", Span::default(), message).into_iter().collect();
-        let source = (!findings.is_empty()).then(|| Arc::from(""));
-        FileReport { rel: rel.to_owned(), source, findings, canonical_sites: 0, internal_error: false }
+        FileReport::with(rel, "", findings)
     }
 
     /// Lints a file's bytes; text that is not UTF-8 is a `parse-error`. A file the prefilter
     /// skips is not parsed and has no findings.
     pub fn lint_bytes(&self, rel: &str, module: &[String], bytes: &[u8]) -> FileReport {
+        self.lint_bytes_observing(rel, module, bytes, &|_, _| ()).0
+    }
+
+    fn lint_bytes_observing<T: Default>(
+        &self,
+        rel: &str,
+        module: &[String],
+        bytes: &[u8],
+        observe: Observe<'_, T>,
+    ) -> (FileReport, T) {
         if bytes.len() as u64 > MAX_FILE_BYTES {
-            return self.too_large(rel, bytes.len() as u64);
+            return (self.too_large(rel, bytes.len() as u64), T::default());
         }
         if self.prefilter(Lang::of_name(rel)).is_some_and(|p| !p.wants(bytes)) {
-            return FileReport {
-                rel: rel.to_owned(),
-                source: None,
-                findings: Vec::new(),
-                canonical_sites: 0,
-                internal_error: false,
-            };
+            return (FileReport::empty(rel), T::default());
         }
         match std::str::from_utf8(bytes) {
-            Ok(text) => self.lint_text(rel, module, text),
+            Ok(text) => self.lint_text_observing(rel, module, text, observe),
             Err(e) => {
                 let lossy = String::from_utf8_lossy(bytes);
                 // The valid prefix is the same in the lossy text, so the offset is a char boundary.
@@ -270,14 +247,7 @@ impl<'c> Linter<'c> {
                     format!("this file is not valid UTF-8 (invalid byte at offset {})", e.valid_up_to());
                 let findings: Vec<Finding> =
                     self.parse_error(rel, &lossy, span, message).into_iter().collect();
-                let source = (!findings.is_empty()).then(|| Arc::from(lossy.as_ref()));
-                FileReport {
-                    rel: rel.to_owned(),
-                    source,
-                    findings,
-                    canonical_sites: 0,
-                    internal_error: false,
-                }
+                (FileReport::with(rel, &lossy, findings), T::default())
             }
         }
     }
@@ -333,14 +303,24 @@ impl<'c> Linter<'c> {
 
     /// Lints one file's text.
     pub fn lint_text(&self, rel: &str, module: &[String], text: &str) -> FileReport {
+        self.lint_text_observing(rel, module, text, &|_, _| ()).0
+    }
+
+    fn lint_text_observing<T: Default>(
+        &self,
+        rel: &str,
+        module: &[String],
+        text: &str,
+        observe: Observe<'_, T>,
+    ) -> (FileReport, T) {
         let lang = Lang::of_name(rel);
         let index = LineIndex::new(text);
         let mut findings = Vec::new();
-        let mut canonical_sites = 0;
+        let mut observed = T::default();
         let parsed = frontend::parse(lang, text, &self.options, text.contains(suppress::MARKER));
         let ok = match &parsed.facts {
             Ok(facts) => {
-                canonical_sites = crate::stats::canonical_sites(facts, lang);
+                observed = observe(facts, lang);
                 if !self.config.is_canonical_module(module) {
                     let adapter = self.config.canonical_calls.first().map(String::as_str);
                     for rule in self.config.rules_for(lang) {
@@ -366,24 +346,19 @@ impl<'c> Linter<'c> {
                 true
             }
             Err(e) => {
-                let language = match lang {
-                    Lang::Rust => "Rust",
-                    Lang::Python => "Python",
-                };
-                let message = format!("this file does not parse as {language}: {}", e.message);
+                let message = format!("this file does not parse as {}: {}", lang.spec().display, e.message);
                 findings.extend(self.parse_error(rel, text, e.span, message));
                 false
             }
         };
         self.apply_suppressions(rel, text, &index, ok, &parsed.comments, &mut findings);
         drop(parsed);
-        if lang == Lang::Rust {
+        if lang.spec().rewrites {
             self.attach_rewrites(text, &index, &mut findings);
         }
         findings.sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));
         findings.dedup_by(|a, b| a.rule == b.rule && a.span == b.span);
-        let source = (!findings.is_empty()).then(|| Arc::from(text));
-        FileReport { rel: rel.to_owned(), source, findings, canonical_sites, internal_error: false }
+        (FileReport::with(rel, text, findings), observed)
     }
 
     /// Gives findings that have no fix yet the fix of the first of their rule's rewrites whose

@@ -1,4 +1,5 @@
-//! Report formats: `human` (miette), `short` (`path:line:col: level[rule] message`) and `json`.
+//! Report formats: `human` (miette), `short` (`path:line:col: level[rule] message`), `json`,
+//! `sarif`, `github` (workflow commands) and `cargo` (`--message-format=json` messages).
 
 use std::fmt;
 use std::sync::Arc;
@@ -32,10 +33,13 @@ pub struct Context<'a> {
     pub root: &'a std::path::Path,
     /// Every rule, for SARIF's rule table.
     pub rules: &'a [crate::rules::ActiveRule],
+    /// How the user runs this program (`cargo agent-events`), for the commands help suggests.
+    pub program: &'a str,
 }
 
 struct Rendered<'a> {
     finding: &'a Finding,
+    program: &'a str,
     source: NamedSource<Arc<str>>,
 }
 
@@ -66,7 +70,7 @@ impl Diagnostic for Rendered<'_> {
     }
 
     fn help<'b>(&'b self) -> Option<Box<dyn fmt::Display + 'b>> {
-        let program = crate::cli::program();
+        let program = self.program;
         let fixable = match self.finding.fix.as_ref().map(|f| f.applicability) {
             Some(crate::fix::Applicability::Safe) => format!("\nfixable: {program} fix"),
             Some(crate::fix::Applicability::Unsafe) => format!("\nfixable: {program} fix --unsafe-fixes"),
@@ -130,7 +134,8 @@ pub fn render(reports: &[FileReport], format: Format, color: bool, cx: &Context<
             let mut out = String::new();
             for (report, f) in findings {
                 let text = report.source.clone().unwrap_or_else(|| Arc::from(""));
-                let rendered = Rendered { finding: f, source: NamedSource::new(&f.path, text) };
+                let rendered =
+                    Rendered { finding: f, program: cx.program, source: NamedSource::new(&f.path, text) };
                 let mut one = String::new();
                 if handler.render_report(&mut one, &rendered).is_err() {
                     one = format!("{}:{}:{}: {}\n", f.path, f.start.line, f.start.column, f.message);
@@ -224,7 +229,7 @@ fn sarif(reports: &[FileReport], cx: &Context<'_>) -> String {
                 "id": r.def.id,
                 "shortDescription": { "text": r.def.summary },
                 "fullDescription": { "text": r.def.docs.what.trim() },
-                "help": { "text": r.def.docs.why.trim(), "markdown": crate::cli::explain_text(&r.def) },
+                "help": { "text": r.def.docs.why.trim(), "markdown": crate::rules::explain::explain(&r.def) },
                 "defaultConfiguration": { "level": level },
             })
         })

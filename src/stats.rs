@@ -7,39 +7,27 @@ use serde_json::{json, Value};
 
 use crate::discover::Target;
 use crate::facts::Facts;
+use crate::frontend::Lang;
 use crate::lint::FileReport;
+use crate::rules::canonical::Api;
 
-/// Methods of the runtime's `EventBridge` and `Run` that send an event: a call of one is a
-/// canonical site. (`completed`/`failed` close what these opened and are not counted again.)
-pub const CANONICAL_METHODS: [&str; 9] = [
-    "start_run",
-    "start_run_with_message",
-    "thinking",
-    "thinking_with_reasoning",
-    "user_message",
-    "agent_response",
-    "emit_event",
-    "tool_executing",
-    "tool_executing_with_id",
-];
-
-fn is_helper(attr: &str, inside_agent_impl: bool) -> bool {
-    matches!(attr, "agent_events::tool" | "agent_events::run")
-        || inside_agent_impl && matches!(attr, "tool" | "run")
-}
-
-/// Canonical sites in a file: canonical method calls, and functions the macros instrument. In
-/// Python, the calls of the adapter named in `canonical-calls`.
-pub fn canonical_sites(facts: &Facts, lang: crate::frontend::Lang) -> usize {
-    if lang == crate::frontend::Lang::Python {
-        return facts.calls.iter().filter(|c| c.canonical).count();
-    }
-    let calls =
-        facts.calls.iter().filter(|c| c.is_method() && CANONICAL_METHODS.contains(&c.name.as_str())).count();
+/// Canonical sites in a file, as its language's canonical API says (`rules/canonical.toml`):
+/// calls of the runtime's emitting methods, functions the macros instrument, and calls of the
+/// project's canonical adapter.
+pub fn canonical_sites(facts: &Facts, lang: Lang) -> usize {
+    let api = Api::of(lang);
+    let calls = facts
+        .calls
+        .iter()
+        .filter(|c| {
+            (api.canonical_calls_are_sites && c.canonical)
+                || (c.is_method() && api.site_methods.contains(&c.name))
+        })
+        .count();
     let agent_impls: BTreeSet<&str> = facts
         .impl_attrs
         .iter()
-        .filter(|(_, attrs)| attrs.iter().any(|a| a == "agent_events" || a == "agent_events::agent_events"))
+        .filter(|(_, attrs)| attrs.iter().any(|a| api.agent_impl_attributes.contains(a)))
         .map(|(name, _)| name.as_str())
         .collect();
     let instrumented = facts
@@ -47,7 +35,9 @@ pub fn canonical_sites(facts: &Facts, lang: crate::frontend::Lang) -> usize {
         .iter()
         .filter(|f| {
             let inside = f.owner.as_deref().is_some_and(|o| agent_impls.contains(o));
-            f.attrs.iter().any(|a| is_helper(a, inside))
+            f.attrs.iter().any(|a| {
+                api.site_attributes.contains(a) || (inside && api.agent_impl_site_attributes.contains(a))
+            })
         })
         .count();
     calls + instrumented
@@ -80,14 +70,14 @@ pub struct Stats {
 
 /// Legacy sites are the distinct lines with findings (several rules on one line are one site);
 /// `parse-error` and `unused-suppression` findings are not sites.
-pub fn collect(targets: &[Target], reports: &[FileReport]) -> Stats {
+pub fn collect(targets: &[Target], reports: &[(FileReport, usize)]) -> Stats {
     let mut stats = Stats {
         total: Tally::default(),
         by_rule: BTreeMap::new(),
         by_crate: BTreeMap::new(),
         by_file: BTreeMap::new(),
     };
-    for (target, report) in targets.iter().zip(reports) {
+    for (target, (report, canonical)) in targets.iter().zip(reports) {
         let findings: Vec<_> = report
             .findings
             .iter()
@@ -97,7 +87,7 @@ pub fn collect(targets: &[Target], reports: &[FileReport]) -> Stats {
             *stats.by_rule.entry(f.rule.clone()).or_default() += 1;
         }
         let legacy = findings.iter().map(|f| f.start.line).collect::<BTreeSet<_>>().len();
-        let tally = Tally { canonical: report.canonical_sites, legacy };
+        let tally = Tally { canonical: *canonical, legacy };
         if tally.canonical + tally.legacy == 0 {
             continue;
         }

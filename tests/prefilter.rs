@@ -70,15 +70,16 @@ fn on_a_workspace_where_every_file_is_legacy_code() {
 fn every_rule_s_documented_bad_example_passes_the_prefilter() {
     let config = Config::from_raw(RawConfig::default(), Path::new("agent-events.toml"), Vec::new()).unwrap();
     let linter = Linter::new(&config);
-    let prefilter = linter.prefilter(Lang::Rust).unwrap();
-    let python = linter.prefilter(Lang::Python).unwrap();
-    for def in builtin_defs().iter().filter(|d| d.id != "parse-error") {
-        assert!(prefilter.wants(def.docs.bad.as_bytes()), "{}: the bad example would be skipped", def.id);
-        let bad = &def.python.as_ref().unwrap().bad;
-        assert!(python.wants(bad.as_bytes()), "{}: the Python bad example would be skipped", def.id);
+    for lang in Lang::ALL {
+        let prefilter = linter.prefilter(lang).unwrap();
+        for def in builtin_defs().iter().filter(|d| d.id != "parse-error") {
+            let (bad, _) =
+                def.examples(lang).unwrap_or_else(|| panic!("{} has no {lang:?} examples", def.id));
+            assert!(prefilter.wants(bad.as_bytes()), "{}: the {lang:?} bad example would be skipped", def.id);
+        }
     }
-    assert!(!prefilter.wants(b"fn main() { println!(\"hello\"); }"));
-    assert!(!python.wants(b"print('hello')\n"));
+    assert!(!linter.prefilter(Lang::Rust).unwrap().wants(b"fn main() { println!(\"hello\"); }"));
+    assert!(!linter.prefilter(Lang::Python).unwrap().wants(b"print('hello')\n"));
 }
 
 /// Needs the corpus: `bash bench/run.sh` vendors it and runs this test.

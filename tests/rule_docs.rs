@@ -3,6 +3,7 @@
 use std::path::Path;
 
 use cargo_agent_events::config::{Config, RawConfig};
+use cargo_agent_events::frontend::Lang;
 use cargo_agent_events::lint::Linter;
 use cargo_agent_events::rules::builtin_defs;
 
@@ -43,10 +44,21 @@ fn lint_python(text: &str) -> Vec<String> {
 #[test]
 fn every_rule_has_python_examples_that_behave() {
     for def in builtin_defs() {
-        let python = def.python.as_ref().unwrap_or_else(|| panic!("{} has no [python] section", def.id));
-        let rules = lint_python(&python.bad);
+        let (bad, good) =
+            def.examples(Lang::Python).unwrap_or_else(|| panic!("{} has no [lang.python] section", def.id));
+        let rules = lint_python(bad);
         assert!(rules.contains(&def.id), "{}: the Python bad example fires {rules:?}", def.id);
-        let rules = lint_python(&python.good);
+        let rules = lint_python(good);
         assert!(rules.is_empty(), "{}: the Python good example fires {rules:?}", def.id);
+    }
+}
+
+/// Every language of the table has examples in every rule.
+#[test]
+fn every_rule_has_examples_in_every_language() {
+    for def in builtin_defs() {
+        for lang in Lang::ALL {
+            assert!(def.examples(lang).is_some(), "{} has no examples in {}", def.id, lang.name());
+        }
     }
 }

@@ -1,10 +1,14 @@
 //! `broadcast`: an agent event sent through an all-users method: an event type named as a
 //! string, an inline hand-built event, or a variable bound to one earlier in the same body.
 
-use super::{Cx, Hit, Needles};
+use super::{Cx, Hit, ListDecl, Needles};
+
+/// The all-users methods.
+pub(super) const LISTS: &[ListDecl] = &[ListDecl::names("broadcast-methods")];
 
 pub fn check(cx: &Cx<'_>, hits: &mut Vec<Hit>) {
-    for call in cx.facts.calls.iter().filter(|c| !c.canonical && cx.rule.listed("methods", &c.name)) {
+    for call in cx.facts.calls.iter().filter(|c| !c.canonical && cx.rule.listed("broadcast-methods", &c.name))
+    {
         let event = call
             .args
             .iter()
@@ -23,5 +27,5 @@ pub fn check(cx: &Cx<'_>, hits: &mut Vec<Hit>) {
 /// The all-users method is named at the call, and the event it carries names its type (as a
 /// string, or in a literal in the same body).
 pub fn needles(cx: &Needles<'_>) -> Vec<Vec<String>> {
-    vec![cx.rule.list("methods").to_vec(), cx.events.names().map(str::to_owned).collect()]
+    vec![cx.rule.list("broadcast-methods").to_vec(), cx.events.names().map(str::to_owned).collect()]
 }

@@ -4,7 +4,11 @@
 
 use std::collections::BTreeMap;
 
-use super::{Cx, Hit, Needles};
+use super::{Cx, Hit, ListDecl, Needles};
+
+/// Prefixes of emission method names; further such names; traits whose implementors are sinks.
+pub(super) const LISTS: &[ListDecl] =
+    &[ListDecl::names("emit-prefixes"), ListDecl::names("extra-methods"), ListDecl::names("sink-traits")];
 use crate::facts::FnDef;
 
 pub fn check(cx: &Cx<'_>, hits: &mut Vec<Hit>) {
@@ -14,7 +18,7 @@ pub fn check(cx: &Cx<'_>, hits: &mut Vec<Hit>) {
         let Some(owner) = f.owner.as_deref() else { continue };
         let sink = facts.sink_impls.iter().any(|s| s == owner)
             || f.trait_impl.as_deref().is_some_and(|t| cx.rule.listed("sink-traits", t));
-        let emits = cx.events.of_method_name(&f.name, cx.rule.list("prefixes")).is_some()
+        let emits = cx.events.of_method_name(&f.name, cx.rule.list("emit-prefixes")).is_some()
             || cx.rule.listed("extra-methods", &f.name);
         if sink || !emits {
             continue;

@@ -4,7 +4,14 @@
 
 use agent_events_schema::{EventType, FieldType, TYPE_KEYS};
 
-use super::{Cx, Hit, Needles};
+use super::{Cx, Hit, ListDecl, Needles};
+
+/// Methods that set a map entry; helpers that take an event type as a string (all-users ones too).
+pub(super) const LISTS: &[ListDecl] = &[
+    ListDecl::names("insert-methods"),
+    ListDecl::names("send-helpers"),
+    ListDecl::names("broadcast-methods"),
+];
 
 pub fn check(cx: &Cx<'_>, hits: &mut Vec<Hit>) {
     let facts = cx.facts;
@@ -35,7 +42,7 @@ pub fn check(cx: &Cx<'_>, hits: &mut Vec<Hit>) {
                 }
             }
         }
-        if cx.rule.listed("send-helpers", &call.name) {
+        if cx.rule.listed("send-helpers", &call.name) || cx.rule.listed("broadcast-methods", &call.name) {
             for arg in &call.args {
                 if let Some((event, span)) = cx.events.of_str_arg(arg) {
                     let how = format!("named as a string to `{}`", call.name);

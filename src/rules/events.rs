@@ -1,5 +1,5 @@
 //! What counts as an agent event in the facts: the event types (from the schema crate, plus
-//! configured custom events), hand-built event literals, and the canonical call for each type.
+//! configured custom events) and hand-built event literals.
 
 use std::collections::BTreeMap;
 
@@ -101,20 +101,4 @@ pub fn literal_keys<'f>(facts: &'f Facts, literal: &'f MapLiteral) -> Vec<&'f st
         }
     }
     keys
-}
-
-/// What canonical code writes instead of sending an event of this type by hand.
-pub fn canonical_call(event: &str) -> String {
-    match event {
-        "agent_started" => "`bridge.start_run(ctx)`".into(),
-        "agent_thinking" => "`run.thinking(thought)`".into(),
-        "tool_executing" => {
-            "`let call = run.tool_executing(name, params)` (its guard sends tool_completed)".into()
-        }
-        "tool_completed" => "`call.completed(results)` or `call.failed(err)` on the `ToolCall` guard".into(),
-        "agent_completed" => "`run.completed(final_response, result)` or `run.failed(err)`".into(),
-        "user_message" => "`run.user_message(content)`".into(),
-        "agent_response" => "`run.agent_response(content)`".into(),
-        custom => format!("`run.emit(CustomEvent::new(\"{custom}\"))`"),
-    }
 }

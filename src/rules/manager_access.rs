@@ -4,8 +4,16 @@
 
 use std::collections::BTreeSet;
 
-use super::{Cx, Hit, Needles};
+use super::{Cx, Hit, ListDecl, Needles};
 use crate::facts::{Chain, Root, SegKind};
+
+/// What reaches a manager; what hands it on; what a sending method starts with; presence checks.
+pub(super) const LISTS: &[ListDecl] = &[
+    ListDecl::names("accessors"),
+    ListDecl::names("passthrough"),
+    ListDecl::names("send-prefixes"),
+    ListDecl::names("presence"),
+];
 
 /// The index of the accessor segment when everything after it only passes the manager through.
 fn manager_seg(cx: &Cx<'_>, chain: &Chain) -> Option<usize> {

@@ -11,9 +11,11 @@ use crate::facts::Facts;
 use crate::source::Span;
 
 mod broadcast;
+pub mod canonical;
 mod competing;
 mod event_payload;
 pub mod events;
+pub mod explain;
 mod manager_access;
 mod method_call;
 mod missing_field;
@@ -58,8 +60,9 @@ impl fmt::Display for Level {
     }
 }
 
-/// The matcher a rule uses.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+/// The matcher a rule uses: `kind = "…"` in a rule file.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "kebab-case")]
 pub enum Kind {
     /// Hand-built event literals, `insert("type", …)`, event types passed to send helpers.
     EventPayload,
@@ -85,25 +88,159 @@ pub enum Kind {
     UnusedSuppression,
 }
 
-impl FromStr for Kind {
-    type Err = String;
+/// What the entries of a name list are.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Shape {
+    /// Names (`"send_event"`, `"WebSocketManager"`, `"a::b::Name"`).
+    Names,
+    /// `"Name -> replacement"` entries, parsed into [`Replacement`]s when the rule is loaded.
+    Replacements,
+}
 
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        Ok(match s {
-            "event-payload" => Kind::EventPayload,
-            "missing-field" => Kind::MissingField,
-            "manager-access" => Kind::ManagerAccess,
-            "singleton" => Kind::Singleton,
-            "method-call" => Kind::MethodCall,
-            "banned-path" => Kind::BannedPath,
-            "unpaired" => Kind::Unpaired,
-            "broadcast" => Kind::Broadcast,
-            "competing" => Kind::Competing,
-            "parse-error" => Kind::ParseError,
-            "unused-suppression" => Kind::UnusedSuppression,
-            other => return Err(format!("`{other}` is not a matcher kind")),
-        })
+/// A name list a matcher reads.
+#[derive(Clone, Copy, Debug)]
+pub struct ListDecl {
+    /// Its name in rule files and configuration.
+    pub name: &'static str,
+    /// What its entries are.
+    pub shape: Shape,
+}
+
+impl ListDecl {
+    /// A list of names.
+    pub const fn names(name: &'static str) -> Self {
+        ListDecl { name, shape: Shape::Names }
     }
+
+    /// A list of `Name -> replacement` entries.
+    pub const fn replacements(name: &'static str) -> Self {
+        ListDecl { name, shape: Shape::Replacements }
+    }
+}
+
+impl Kind {
+    /// Its name in rule files.
+    pub fn name(self) -> &'static str {
+        match self {
+            Kind::EventPayload => "event-payload",
+            Kind::MissingField => "missing-field",
+            Kind::ManagerAccess => "manager-access",
+            Kind::Singleton => "singleton",
+            Kind::MethodCall => "method-call",
+            Kind::BannedPath => "banned-path",
+            Kind::Unpaired => "unpaired",
+            Kind::Broadcast => "broadcast",
+            Kind::Competing => "competing",
+            Kind::ParseError => "parse-error",
+            Kind::UnusedSuppression => "unused-suppression",
+        }
+    }
+
+    /// The name lists its matcher reads: a rule of this kind defines each of them (in `[lists]`,
+    /// or by naming a shared list), and no other.
+    pub fn lists(self) -> &'static [ListDecl] {
+        match self {
+            Kind::EventPayload => event_payload::LISTS,
+            Kind::MissingField => &[],
+            Kind::ManagerAccess => manager_access::LISTS,
+            Kind::Singleton => singleton::LISTS,
+            Kind::MethodCall => method_call::LISTS,
+            Kind::BannedPath => paths::LISTS,
+            Kind::Unpaired => unpaired::LISTS,
+            Kind::Broadcast => broadcast::LISTS,
+            Kind::Competing => competing::LISTS,
+            Kind::ParseError | Kind::UnusedSuppression => &[],
+        }
+    }
+
+    /// Its declaration of the list `name`, if it reads one.
+    pub fn list(self, name: &str) -> Option<&'static ListDecl> {
+        self.lists().iter().find(|l| l.name == name)
+    }
+}
+
+/// A `Name -> replacement` entry of a list.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Replacement {
+    /// The name replaced.
+    pub from: String,
+    /// What replaces it.
+    pub to: String,
+}
+
+impl Replacement {
+    /// Parses `"Name -> replacement"`.
+    pub fn parse(entry: &str) -> Option<Replacement> {
+        let (from, to) = entry.split_once("->")?;
+        let (from, to) = (from.trim(), to.trim());
+        (!from.is_empty() && !to.is_empty()).then(|| Replacement { from: from.to_owned(), to: to.to_owned() })
+    }
+}
+
+/// Why a rule file, the shared lists or a configured list is refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum RuleError {
+    /// Not valid TOML, or not of the rule file's form (unknown key, unknown `kind` …).
+    #[error("{0}")]
+    Toml(String),
+    /// A `[lang.<name>]` section for a language the linter does not read.
+    #[error("`lang.{0}`: there is no language `{0}` (the languages: {langs})", langs = crate::frontend::Lang::names())]
+    UnknownLanguage(String),
+    /// A list the rule's matcher does not read.
+    #[error("`{at}`: the `{kind}` matcher reads no list `{list}` ({reads})", kind = kind.name(), reads = reads(*kind))]
+    UnknownList {
+        /// Where the list is defined.
+        at: String,
+        /// The list.
+        list: String,
+        /// The rule's kind.
+        kind: Kind,
+    },
+    /// A list the matcher reads that the rule does not define.
+    #[error("the `{kind}` matcher reads the list `{list}`: define it under `[lists]` or name a shared list in `shared-lists`", kind = kind.name())]
+    MissingList {
+        /// The list.
+        list: String,
+        /// The rule's kind.
+        kind: Kind,
+    },
+    /// A name in `shared-lists` that no shared list has.
+    #[error("`shared-lists`: there is no shared list `{0}` (the shared lists: {1})")]
+    UnknownShared(String, String),
+    /// A list defined both in `[lists]` and in `shared-lists`.
+    #[error("`lists.{0}`: the rule also reads the shared list `{0}`; define it once")]
+    Twice(String),
+    /// An entry of a replacement list that is not `Name -> replacement`.
+    #[error("`{at}`: `{entry}` is not of the form `Name -> replacement`")]
+    BadReplacement {
+        /// Where.
+        at: String,
+        /// The entry.
+        entry: String,
+    },
+    /// A rewrite that does not compile.
+    #[error("`rewrites[{0}]`: {1}")]
+    Rewrite(usize, String),
+}
+
+fn reads(kind: Kind) -> String {
+    match kind.lists() {
+        [] => "it reads none".to_owned(),
+        lists => format!(
+            "it reads {}",
+            lists.iter().map(|l| format!("`{}`", l.name)).collect::<Vec<_>>().join(", ")
+        ),
+    }
+}
+
+/// Checks the entries of a list of the given shape; `at` names it in the error.
+pub fn check_list(shape: Shape, at: &str, values: &[String]) -> Result<(), RuleError> {
+    if shape == Shape::Replacements {
+        if let Some(entry) = values.iter().find(|v| Replacement::parse(v).is_none()) {
+            return Err(RuleError::BadReplacement { at: at.to_owned(), entry: entry.clone() });
+        }
+    }
+    Ok(())
 }
 
 /// The text of a rule's documentation, printed by `explain` and checked by the tests.
@@ -125,12 +262,12 @@ pub struct Docs {
 
 /// One rule, as written in `rules/<id>.toml`.
 #[derive(Clone, Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
 pub struct RuleDef {
     /// The rule id, e.g. `direct-event-payload`.
     pub id: String,
     /// The matcher kind.
-    pub kind: String,
+    pub kind: Kind,
     /// The default level.
     pub level: Level,
     /// One line for `cargo agent-events rules`.
@@ -139,7 +276,10 @@ pub struct RuleDef {
     pub message: String,
     /// What to do instead.
     pub help: String,
-    /// Named lists of names the matcher reads (configurable).
+    /// Shared lists (`rules/lists.toml`) the rule reads.
+    #[serde(default)]
+    pub shared_lists: Vec<String>,
+    /// The rule's own named lists of names the matcher reads (configurable).
     #[serde(default)]
     pub lists: BTreeMap<String, Vec<String>>,
     /// Rewrites that fix findings of this rule (more can be configured).
@@ -147,9 +287,9 @@ pub struct RuleDef {
     pub rewrites: Vec<crate::rewrite::RewriteDef>,
     /// Documentation.
     pub docs: Docs,
-    /// What differs for Python files.
+    /// What differs for files of other languages, by language name (`[lang.python]`).
     #[serde(default)]
-    pub python: Option<LangDef>,
+    pub lang: BTreeMap<String, LangDef>,
 }
 
 /// What differs for one language: help, name lists and examples.
@@ -169,24 +309,101 @@ pub struct LangDef {
 }
 
 impl RuleDef {
-    /// Parses a rule definition, checking that its kind exists.
-    pub fn parse(text: &str) -> Result<RuleDef, String> {
-        let def: RuleDef = toml::from_str(text).map_err(|e| e.to_string())?;
-        def.kind.parse::<Kind>()?;
-        if let Some(python) = &def.python {
-            if let Some(list) = python.lists.keys().find(|l| !def.lists.contains_key(*l)) {
-                return Err(format!("`python.lists.{list}` names no list of the rule"));
+    /// Parses a rule definition, checking its kind, its lists against those its matcher reads
+    /// and the shared lists, its language sections and its rewrites.
+    pub fn parse(text: &str, shared: &SharedLists) -> Result<RuleDef, RuleError> {
+        let def: RuleDef = toml::from_str(text).map_err(|e| RuleError::Toml(e.to_string()))?;
+        let kind = def.kind;
+        let declared = |at: &str, list: &str| {
+            kind.list(list).ok_or_else(|| RuleError::UnknownList {
+                at: at.to_owned(),
+                list: list.to_owned(),
+                kind,
+            })
+        };
+        for (list, values) in &def.lists {
+            let at = format!("lists.{list}");
+            check_list(declared(&at, list)?.shape, &at, values)?;
+            if def.shared_lists.contains(list) {
+                return Err(RuleError::Twice(list.clone()));
+            }
+        }
+        for list in &def.shared_lists {
+            if !shared.lists.contains_key(list) {
+                return Err(RuleError::UnknownShared(list.clone(), shared.names()));
+            }
+            declared("shared-lists", list)?;
+        }
+        if let Some(missing) = kind
+            .lists()
+            .iter()
+            .find(|l| !def.lists.contains_key(l.name) && !def.shared_lists.iter().any(|s| s == l.name))
+        {
+            return Err(RuleError::MissingList { list: missing.name.to_owned(), kind });
+        }
+        for (name, lang) in &def.lang {
+            if crate::frontend::Lang::from_name(name).is_none() {
+                return Err(RuleError::UnknownLanguage(name.clone()));
+            }
+            for (list, values) in &lang.lists {
+                let at = format!("lang.{name}.lists.{list}");
+                check_list(declared(&at, list)?.shape, &at, values)?;
             }
         }
         for (i, r) in def.rewrites.iter().enumerate() {
-            crate::rewrite::Rewrite::new(r.clone()).map_err(|e| format!("rewrites[{i}]: {e}"))?;
+            crate::rewrite::Rewrite::new(r.clone()).map_err(|e| RuleError::Rewrite(i, e.to_string()))?;
         }
         Ok(def)
     }
 
-    /// The matcher kind.
-    pub fn matcher(&self) -> Kind {
-        self.kind.parse().unwrap_or(Kind::ParseError)
+    /// What differs for files of `lang`, if anything.
+    pub fn for_lang(&self, lang: crate::frontend::Lang) -> Option<&LangDef> {
+        self.lang.get(lang.name())
+    }
+
+    /// The bad and good examples in `lang`: its `[lang.<name>]` section's, else, for the first
+    /// language of the table (Rust), the rule's own.
+    pub fn examples(&self, lang: crate::frontend::Lang) -> Option<(&str, &str)> {
+        match self.for_lang(lang) {
+            Some(def) => Some((&def.bad, &def.good)),
+            None => (lang == crate::frontend::Lang::ALL[0]).then_some((&self.docs.bad, &self.docs.good)),
+        }
+    }
+}
+
+/// A list that several rules read (`rules/lists.toml`).
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SharedList {
+    /// What it holds.
+    pub doc: String,
+    /// Its names.
+    pub names: Vec<String>,
+}
+
+/// The shared lists, by name.
+#[derive(Clone, Debug, Default)]
+pub struct SharedLists {
+    /// Each list's current names (after configuration).
+    pub lists: BTreeMap<String, SharedList>,
+}
+
+impl SharedLists {
+    /// The shared lists that ship with the linter.
+    pub fn builtin() -> SharedLists {
+        let lists = toml::from_str(include_str!("../../rules/lists.toml"))
+            .unwrap_or_else(|e| panic!("rules/lists.toml is invalid: {e}"));
+        SharedLists { lists }
+    }
+
+    /// Their names, for messages.
+    pub fn names(&self) -> String {
+        self.lists.keys().map(|k| format!("`{k}`")).collect::<Vec<_>>().join(", ")
+    }
+
+    /// The rules among `defs` that read a shared list.
+    pub fn readers<'d>(&self, list: &str, defs: impl IntoIterator<Item = &'d RuleDef>) -> Vec<&'d str> {
+        defs.into_iter().filter(|d| d.shared_lists.iter().any(|s| s == list)).map(|d| d.id.as_str()).collect()
     }
 }
 
@@ -213,10 +430,34 @@ builtin!(
 
 /// Every built-in rule definition, in the order of [`BUILTIN`].
 pub fn builtin_defs() -> Vec<RuleDef> {
+    let shared = SharedLists::builtin();
     BUILTIN
         .iter()
-        .map(|(id, text)| RuleDef::parse(text).unwrap_or_else(|e| panic!("rules/{id}.toml is invalid: {e}")))
+        .map(|(id, text)| {
+            RuleDef::parse(text, &shared).unwrap_or_else(|e| panic!("rules/{id}.toml is invalid: {e}"))
+        })
         .collect()
+}
+
+/// A name list of a rule, as configured for a run.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum List {
+    /// Names.
+    Names(Vec<String>),
+    /// `Name -> replacement` entries, parsed.
+    Replacements(Vec<Replacement>),
+}
+
+impl List {
+    /// A list of `shape` from its written entries (checked by [`check_list`] first).
+    pub fn new(shape: Shape, values: Vec<String>) -> List {
+        match shape {
+            Shape::Names => List::Names(values),
+            Shape::Replacements => {
+                List::Replacements(values.iter().filter_map(|v| Replacement::parse(v)).collect())
+            }
+        }
+    }
 }
 
 /// A rule as configured for a run: its definition and its name lists after configuration.
@@ -227,7 +468,7 @@ pub struct ActiveRule {
     /// The matcher.
     pub kind: Kind,
     /// The name lists, with configured replacements and extensions applied.
-    pub lists: BTreeMap<String, Vec<String>>,
+    pub lists: BTreeMap<String, List>,
     /// The help for findings of this rule.
     pub help: String,
     /// The rewrites that fix its findings: the rule's own, then configured ones.
@@ -235,10 +476,17 @@ pub struct ActiveRule {
 }
 
 impl ActiveRule {
-    /// A rule with its default lists.
-    pub fn new(def: RuleDef) -> Self {
-        let kind = def.matcher();
-        let lists = def.lists.clone();
+    /// A rule with its own lists and the shared lists it reads, as they are in `shared`.
+    pub fn new(def: RuleDef, shared: &SharedLists) -> Self {
+        let kind = def.kind;
+        let mut lists = BTreeMap::new();
+        for decl in kind.lists() {
+            let values = match def.lists.get(decl.name) {
+                Some(values) => values.clone(),
+                None => shared.lists.get(decl.name).map(|l| l.names.clone()).unwrap_or_default(),
+            };
+            lists.insert(decl.name.to_owned(), List::new(decl.shape, values));
+        }
         let rewrites =
             def.rewrites.iter().filter_map(|r| crate::rewrite::Rewrite::new(r.clone()).ok()).collect();
         let help = def.help.clone();
@@ -248,22 +496,50 @@ impl ActiveRule {
     /// The rule as it applies to files of `lang`: its lists and help for that language.
     pub fn for_lang(&self, lang: crate::frontend::Lang) -> ActiveRule {
         let mut rule = self.clone();
-        if lang == crate::frontend::Lang::Python {
-            if let Some(python) = &self.def.python {
-                rule.lists.extend(python.lists.clone());
-                if let Some(help) = &python.help {
-                    rule.help = help.clone();
+        if let Some(def) = self.def.for_lang(lang) {
+            for (name, values) in &def.lists {
+                if let Some(decl) = self.kind.list(name) {
+                    rule.lists.insert(name.clone(), List::new(decl.shape, values.clone()));
                 }
             }
-            // Rewrites are Rust token patterns.
+            if let Some(help) = &def.help {
+                rule.help = help.clone();
+            }
+        }
+        if !lang.spec().rewrites {
             rule.rewrites.clear();
         }
         rule
     }
 
-    /// A name list (empty when the rule has none by that name).
+    /// Sets a list from its written entries: replaced, or extended with `extend`. The caller
+    /// has checked the entries ([`check_list`]).
+    pub fn set_list(&mut self, name: &str, values: Vec<String>, extend: bool) {
+        let Some(decl) = self.kind.list(name) else { return };
+        let new = List::new(decl.shape, values);
+        match (self.lists.get_mut(name), new) {
+            (Some(List::Names(old)), List::Names(new)) if extend => old.extend(new),
+            (Some(List::Replacements(old)), List::Replacements(new)) if extend => old.extend(new),
+            (_, new) => {
+                self.lists.insert(name.to_owned(), new);
+            }
+        }
+    }
+
+    /// A list of names (empty when the rule has none by that name).
     pub fn list(&self, name: &str) -> &[String] {
-        self.lists.get(name).map_or(&[], Vec::as_slice)
+        match self.lists.get(name) {
+            Some(List::Names(names)) => names,
+            _ => &[],
+        }
+    }
+
+    /// A list of replacements (empty when the rule has none by that name).
+    pub fn replacements(&self, name: &str) -> &[Replacement] {
+        match self.lists.get(name) {
+            Some(List::Replacements(entries)) => entries,
+            _ => &[],
+        }
     }
 
     /// Whether `value` is in the list `name`.
@@ -331,13 +607,12 @@ pub struct Cx<'a> {
 impl Cx<'_> {
     /// What canonical code writes instead of sending an event of this type by hand.
     pub fn canonical_call(&self, event: &str) -> String {
-        match self.lang {
-            crate::frontend::Lang::Rust => events::canonical_call(event),
-            crate::frontend::Lang::Python => match self.adapter {
-                Some(pattern) => format!("`{}(…)`", pattern.replacen('*', event, 1)),
-                None => "the project's canonical adapter (name it in `canonical-calls`)".to_owned(),
-            },
-        }
+        self.api().call(event, self.adapter)
+    }
+
+    /// The canonical API of the file's language.
+    pub fn api(&self) -> &'static canonical::Api {
+        canonical::Api::of(self.lang)
     }
 }
 
@@ -404,5 +679,63 @@ mod tests {
         for (def, (id, _)) in builtin_defs().iter().zip(BUILTIN) {
             assert_eq!(&def.id, id);
         }
+    }
+
+    const HEAD: &str = "id = \"x\"\nlevel = \"warn\"\nsummary = \"s\"\nmessage = \"m\"\nhelp = \"h\"\n";
+    const DOCS: &str = "[docs]\nwhat = \"w\"\nwhy = \"y\"\nbad = \"b\"\ngood = \"g\"\n";
+
+    fn parse(body: &str) -> Result<RuleDef, RuleError> {
+        RuleDef::parse(&format!("{HEAD}{body}\n{DOCS}"), &SharedLists::builtin())
+    }
+
+    #[test]
+    fn a_misspelt_kind_is_an_error_not_another_kind() {
+        let e = parse("kind = \"event-paylod\"").unwrap_err();
+        assert!(e.to_string().contains("unknown variant `event-paylod`"), "{e}");
+    }
+
+    #[test]
+    fn lists_are_checked_against_the_matcher_that_reads_them() {
+        let e = parse("kind = \"method-call\"\n[lists]\nmethods = [\"a\"]\nprefixes = []\nmethod = []")
+            .unwrap_err();
+        assert_eq!(e.to_string(), "`lists.method`: the `method-call` matcher reads no list `method` (it reads `methods`, `prefixes`)");
+        let e = parse("kind = \"method-call\"\n[lists]\nmethods = [\"a\"]").unwrap_err();
+        assert!(e.to_string().starts_with("the `method-call` matcher reads the list `prefixes`"), "{e}");
+        let e = parse("kind = \"broadcast\"\nshared-lists = [\"broadcast-method\"]").unwrap_err();
+        assert!(
+            e.to_string().starts_with("`shared-lists`: there is no shared list `broadcast-method`"),
+            "{e}"
+        );
+        let e = parse(
+            "kind = \"broadcast\"\nshared-lists = [\"broadcast-methods\"]\n[lists]\nbroadcast-methods = []",
+        )
+        .unwrap_err();
+        assert_eq!(e, RuleError::Twice("broadcast-methods".into()));
+        let e = parse(
+            "kind = \"banned-path\"\n[lists]\npaths = []\nrewrite-paths = []\nreplacements = [\"A => B\"]",
+        )
+        .unwrap_err();
+        assert_eq!(e.to_string(), "`lists.replacements`: `A => B` is not of the form `Name -> replacement`");
+        let e = parse("kind = \"missing-field\"\n[lang.cobol]\nbad = \"\"\ngood = \"\"").unwrap_err();
+        assert_eq!(e, RuleError::UnknownLanguage("cobol".into()));
+    }
+
+    #[test]
+    fn replacements_are_parsed_once_and_shared_lists_reach_every_reader() {
+        let def = parse("kind = \"banned-path\"\n[lists]\npaths = [\"A\"]\nrewrite-paths = []\nreplacements = [\"A -> `b::B`\"]").unwrap();
+        let rule = ActiveRule::new(def, &SharedLists::builtin());
+        assert_eq!(
+            rule.replacements("replacements"),
+            [Replacement { from: "A".into(), to: "`b::B`".into() }]
+        );
+        let mut shared = SharedLists::builtin();
+        shared.lists.get_mut("send-helpers").unwrap().names.push("my_send".into());
+        let readers: Vec<ActiveRule> = builtin_defs()
+            .into_iter()
+            .filter(|d| d.shared_lists.iter().any(|l| l == "send-helpers"))
+            .map(|d| ActiveRule::new(d, &shared))
+            .collect();
+        assert!(readers.len() >= 2);
+        assert!(readers.iter().all(|r| r.listed("send-helpers", "my_send")));
     }
 }

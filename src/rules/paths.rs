@@ -3,30 +3,32 @@
 //! that segment; `a::b::Name` matches that run of segments. The item's own definition and the
 //! self type of its own `impl` blocks are not uses.
 
-use super::{Cx, Hit, Needles};
+use super::{Cx, Hit, ListDecl, Needles};
 use crate::facts::MentionKind;
 use crate::fix::{Applicability, Fix};
 use crate::source::Span;
 
-fn replacements(cx: &Cx<'_>, entry: &str) -> Option<String> {
-    cx.rule.list("replacements").iter().find_map(|r| {
-        let (from, to) = r.split_once("->")?;
-        (from.trim() == entry).then(|| to.trim().to_owned())
-    })
+/// The banned paths; what replaces each (for the help); the paths a fix may write instead.
+pub(super) const LISTS: &[ListDecl] = &[
+    ListDecl::names("paths"),
+    ListDecl::replacements("replacements"),
+    ListDecl::replacements("rewrite-paths"),
+];
+
+fn replacement<'r>(cx: &'r Cx<'_>, entry: &str) -> Option<&'r str> {
+    cx.rule.replacements("replacements").iter().find(|r| r.from == entry).map(|r| r.to.as_str())
 }
 
 /// Unsafe fix for a type or expression path, when `rewrite-paths` has `Name -> new::path`: the
 /// path up to the deprecated name becomes the new path (`Notifier::new()` → `new::path::new()`).
 /// Imports are left to a person: a `use` group cannot hold an absolute path.
 fn rewrite_path(cx: &Cx<'_>, mention: &crate::facts::Mention, segs: &[&str]) -> Option<Fix> {
-    if mention.kind == MentionKind::Import || cx.lang != crate::frontend::Lang::Rust {
+    if mention.kind == MentionKind::Import || !cx.lang.spec().rewrites {
         return None;
     }
     let name = *segs.last()?;
-    let to = cx.rule.list("rewrite-paths").iter().find_map(|r| {
-        let (from, to) = r.split_once("->")?;
-        (from.trim() == segs.join("::")).then(|| to.trim().to_owned())
-    })?;
+    let written_path = segs.join("::");
+    let to = cx.rule.replacements("rewrite-paths").iter().find(|r| r.from == written_path)?.to.clone();
     let written = cx.text.get(mention.span.start..mention.span.end)?;
     let at = written.find(name)?;
     let span = Span::new(mention.span.start, mention.span.start + at + name.len());
@@ -48,12 +50,9 @@ pub fn check(cx: &Cx<'_>, hits: &mut Vec<Hit>) {
                 MentionKind::Type => "used as a type",
                 MentionKind::Expr => "called or constructed",
             };
-            let help = match replacements(cx, entry) {
+            let help = match replacement(cx, entry) {
                 Some(to) => format!("use {to} instead"),
-                None if cx.lang == crate::frontend::Lang::Rust => {
-                    "emit through the `Run` of the request (`agent_events`)".to_owned()
-                }
-                None => "emit through the project's canonical adapter".to_owned(),
+                None => cx.api().deprecated.clone(),
             };
             let mut hit =
                 Hit::at(mention.span).arg("name", entry.as_str()).arg("how", how).arg("replacement", help);

@@ -2,7 +2,11 @@
 //! is a listed manager type, and zero-argument getters: free functions from a list, and
 //! `get_instance`-like associated functions on a listed type. Definitions and call sites.
 
-use super::{Cx, Hit, Needles};
+use super::{Cx, Hit, ListDecl, Needles};
+
+/// Manager types; free getters of a shared manager; getters that return one when called on a manager type.
+pub(super) const LISTS: &[ListDecl] =
+    &[ListDecl::names("manager-types"), ListDecl::names("getters"), ListDecl::names("type-getters")];
 
 pub fn check(cx: &Cx<'_>, hits: &mut Vec<Hit>) {
     let rule = cx.rule;

@@ -11,9 +11,12 @@
 
 use std::collections::BTreeMap;
 
-use super::{Cx, Hit, Needles};
+use super::{Cx, Hit, ListDecl, Needles};
 use crate::facts::{Exit, ExitKind, Node, Value};
 use crate::source::Span;
+
+/// Prefixes of legacy emission methods; helpers that take the event type as a string.
+pub(super) const LISTS: &[ListDecl] = &[ListDecl::names("emit-prefixes"), ListDecl::names("send-helpers")];
 
 #[derive(Clone, Debug)]
 struct Emission {
@@ -41,7 +44,7 @@ fn classify(cx: &Cx<'_>, node: &Node) -> Option<Leaf> {
                     a.str_lit.as_ref().filter(|(s, _)| !cx.events.is_event(s)).map(|(s, _)| s.clone())
                 })
             };
-            match cx.events.of_method_name(&call.name, cx.rule.list("prefixes")) {
+            match cx.events.of_method_name(&call.name, cx.rule.list("emit-prefixes")) {
                 Some("tool_executing") => return Some(Leaf::Executing(call.name_span, key())),
                 Some("tool_completed") => return Some(Leaf::Completed(key())),
                 _ => {}
@@ -221,7 +224,7 @@ pub fn check(cx: &Cx<'_>, hits: &mut Vec<Hit>) {
         // The body of a `send_tool_executing`-like wrapper is the emission itself: its callers
         // are the ones that must pair it.
         let wrapper =
-            body.name.as_deref().and_then(|n| cx.events.of_method_name(n, cx.rule.list("prefixes")));
+            body.name.as_deref().and_then(|n| cx.events.of_method_name(n, cx.rule.list("emit-prefixes")));
         if wrapper.is_some() {
             continue;
         }
