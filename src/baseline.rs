@@ -40,6 +40,17 @@ pub struct Baseline {
     pub entries: Vec<Entry>,
 }
 
+/// A baseline file that cannot be read or written.
+#[derive(Debug, thiserror::Error)]
+pub enum BaselineError {
+    /// Reading or writing the file failed.
+    #[error("{path}: {source}", path = .0.display(), source = .1)]
+    Io(std::path::PathBuf, std::io::Error),
+    /// The file is not a baseline.
+    #[error("{path}: not a baseline: {source}", path = .0.display(), source = .1)]
+    NotABaseline(std::path::PathBuf, serde_json::Error),
+}
+
 impl Baseline {
     /// Every finding of a run.
     pub fn of(reports: &[FileReport]) -> Baseline {
@@ -62,16 +73,17 @@ impl Baseline {
     }
 
     /// Reads a baseline file.
-    pub fn load(path: &Path) -> Result<Baseline, String> {
-        let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
-        serde_json::from_str(&text).map_err(|e| format!("{}: not a baseline: {e}", path.display()))
+    pub fn load(path: &Path) -> Result<Baseline, BaselineError> {
+        let text = std::fs::read_to_string(path).map_err(|e| BaselineError::Io(path.to_owned(), e))?;
+        serde_json::from_str(&text).map_err(|e| BaselineError::NotABaseline(path.to_owned(), e))
     }
 
     /// Writes it, sorted and pretty, so that it diffs well.
-    pub fn save(&self, path: &Path) -> Result<(), String> {
-        let mut text = serde_json::to_string_pretty(self).map_err(|e| e.to_string())?;
+    pub fn save(&self, path: &Path) -> Result<(), BaselineError> {
+        let mut text = serde_json::to_string_pretty(self)
+            .map_err(|e| BaselineError::NotABaseline(path.to_owned(), e))?;
         text.push('\n');
-        std::fs::write(path, text).map_err(|e| format!("{}: {e}", path.display()))
+        std::fs::write(path, text).map_err(|e| BaselineError::Io(path.to_owned(), e))
     }
 
     /// Removes the known findings from the reports (the first `count` of each fingerprint, in

@@ -4,7 +4,6 @@
 //! wrong types are errors naming the key.
 
 use std::collections::BTreeMap;
-use std::fmt;
 use std::path::{Path, PathBuf};
 
 use globset::{Glob, GlobSet, GlobSetBuilder};
@@ -14,21 +13,14 @@ use crate::frontend::Lang;
 use crate::rules::{builtin_defs, check_list, ActiveRule, Level, RuleDef, SharedLists};
 
 /// A configuration that could not be read or is invalid.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("invalid configuration in {}: {}", path.display(), message.trim_end())]
 pub struct ConfigError {
     /// The file.
     pub path: PathBuf,
     /// What is wrong, naming the key.
     pub message: String,
 }
-
-impl fmt::Display for ConfigError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "invalid configuration in {}: {}", self.path.display(), self.message.trim_end())
-    }
-}
-
-impl std::error::Error for ConfigError {}
 
 /// The configuration as written.
 #[derive(Debug, Default, Deserialize)]

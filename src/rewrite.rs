@@ -140,15 +140,36 @@ fn to_pats(tokens: TokenStream) -> Vec<Pat> {
     pats
 }
 
+/// Why a rewrite is refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum RewriteError {
+    /// The pattern is not Rust tokens.
+    #[error("`match` does not tokenize: {0}")]
+    Tokenize(String),
+    /// The pattern is empty.
+    #[error("`match` is empty")]
+    Empty,
+    /// The template's pieces do not match the pattern's runs of statements.
+    #[error(
+        "`replace` has {pieces} piece(s) between `$$$` gaps but `match` has {runs} run(s) of statements"
+    )]
+    Pieces {
+        /// Pieces of the template.
+        pieces: usize,
+        /// Runs of statements in the pattern.
+        runs: usize,
+    },
+}
+
 impl Rewrite {
     /// Checks a rewrite: the pattern tokenizes, and a statement pattern's template has one
     /// piece per run of statements.
-    pub fn new(def: RewriteDef) -> Result<Rewrite, String> {
-        let tokens = TokenStream::from_str(&mark(&def.pattern))
-            .map_err(|e| format!("`match` does not tokenize: {e}"))?;
+    pub fn new(def: RewriteDef) -> Result<Rewrite, RewriteError> {
+        let tokens =
+            TokenStream::from_str(&mark(&def.pattern)).map_err(|e| RewriteError::Tokenize(e.to_string()))?;
         let pats = to_pats(tokens);
         if pats.is_empty() {
-            return Err("`match` is empty".into());
+            return Err(RewriteError::Empty);
         }
         let is_stmts = pats.iter().any(|p| matches!(p, Pat::Punct(';') | Pat::Gap));
         let shape = if is_stmts {
@@ -184,10 +205,7 @@ impl Rewrite {
         if let Shape::Stmts(items) = &shape {
             let runs = items.split(Option::is_none).filter(|r| !r.is_empty()).count();
             if runs != pieces.len() {
-                return Err(format!(
-                    "`replace` has {} piece(s) between `$$$` gaps but `match` has {runs} run(s) of statements",
-                    pieces.len()
-                ));
+                return Err(RewriteError::Pieces { pieces: pieces.len(), runs });
             }
         }
         Ok(Rewrite { def, shape, pieces })
