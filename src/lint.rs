@@ -86,6 +86,40 @@ pub struct Linter<'c> {
     pub warnings: Vec<String>,
 }
 
+/// Names, on each finding, the innermost function whose extent holds its span. Extents nest (they
+/// come from a syntax tree), so one sweep over the functions and the findings, both in order of
+/// position, with a stack of the functions open at that position, finds them all: linear in the
+/// functions and findings (after sorting), however many there are.
+fn name_enclosing_items(facts: &Facts, findings: &mut [Finding]) {
+    if findings.is_empty() {
+        return;
+    }
+    let mut fns: Vec<(Span, usize)> =
+        facts.fns.iter().enumerate().filter_map(|(i, f)| f.extent.map(|e| (e, i))).collect();
+    // Outer before inner where two start together; of two with one extent, the first defined
+    // ends on top.
+    fns.sort_by_key(|(e, i)| (e.start, std::cmp::Reverse(e.end), std::cmp::Reverse(*i)));
+    let mut order: Vec<usize> = (0..findings.len()).collect();
+    order.sort_by_key(|i| findings[*i].span.start);
+    let mut open: Vec<(Span, usize)> = Vec::new();
+    let mut next = 0;
+    for i in order {
+        let span = findings[i].span;
+        while let Some(&(extent, f)) = fns.get(next).filter(|(e, _)| e.start <= span.start) {
+            while open.last().is_some_and(|(e, _)| e.end < extent.start) {
+                open.pop();
+            }
+            open.push((extent, f));
+            next += 1;
+        }
+        while open.last().is_some_and(|(e, _)| e.end < span.start) {
+            open.pop();
+        }
+        findings[i].item =
+            open.iter().rev().find(|(e, _)| e.contains(span)).map(|(_, f)| facts.fns[*f].item_path());
+    }
+}
+
 /// A fix with the positions of its edits.
 fn placed(fix: crate::fix::Fix, text: &str, index: &LineIndex) -> FindingFix {
     FindingFix {
@@ -335,14 +369,7 @@ impl<'c> Linter<'c> {
                         }
                     }
                 }
-                for finding in &mut findings {
-                    finding.item = facts
-                        .fns
-                        .iter()
-                        .filter(|f| f.extent.is_some_and(|e| e.contains(finding.span)))
-                        .min_by_key(|f| f.extent.map(|e| e.end - e.start))
-                        .map(|f| f.item_path());
-                }
+                name_enclosing_items(facts, &mut findings);
                 true
             }
             Err(e) => {
@@ -403,18 +430,28 @@ impl<'c> Linter<'c> {
         }
         let (suppressions, malformed) = suppress::parse(text, comments, index);
         let mut used = vec![Vec::new(); suppressions.len()];
+        // The suppressions that may cover a line: those of the file, and those of that line.
+        let mut of_file = Vec::new();
+        let mut by_line: std::collections::HashMap<usize, Vec<usize>> = std::collections::HashMap::new();
+        for (i, s) in suppressions.iter().enumerate() {
+            match s.scope {
+                Scope::File => of_file.push(i),
+                Scope::Line(line) => by_line.entry(line).or_default().push(i),
+            }
+        }
         findings.retain(|f| {
-            let covering = suppressions.iter().enumerate().find_map(|(i, s)| {
-                let covers = match s.scope {
-                    Scope::File => true,
-                    Scope::Line(line) => line == f.start.line,
-                };
-                let r = s.rules.iter().position(|(r, _)| *r == f.rule)?;
-                covers.then_some((i, r))
-            });
+            let on_line = by_line.get(&f.start.line).map_or(&[][..], Vec::as_slice);
+            // The first suppression, in file order, that names the rule.
+            let covering = of_file
+                .iter()
+                .chain(on_line)
+                .filter_map(|&i| Some((i, suppressions[i].rules.iter().position(|(r, _)| *r == f.rule)?)))
+                .min_by_key(|(i, _)| *i);
             match covering {
                 Some((i, r)) => {
-                    used[i].push(r);
+                    if !used[i].contains(&r) {
+                        used[i].push(r);
+                    }
                     false
                 }
                 None => true,

@@ -579,6 +579,6 @@ mod tests {
             applicability: Applicability::Safe,
             uses: Vec::new(),
         };
-        assert!(Rewrite::new(def).unwrap_err().contains("1 piece(s)"));
+        assert_eq!(Rewrite::new(def).unwrap_err(), RewriteError::Pieces { pieces: 1, runs: 2 });
     }
 }
