@@ -43,6 +43,7 @@ pub mod agui;
 mod bridge;
 mod context;
 mod hub;
+mod json;
 mod jsonl;
 #[doc(hidden)]
 pub mod macro_support;

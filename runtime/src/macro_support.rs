@@ -5,6 +5,7 @@ use std::fmt;
 
 pub use serde_json::{Map, Value};
 
+use crate::json::json_of;
 use crate::run::{Run, ToolCall};
 
 /// A value that can be sent in a tool call's `parameters`.
@@ -16,11 +17,6 @@ use crate::run::{Run, ToolCall};
 pub trait ToolParameter {
     /// The parameter as JSON.
     fn to_parameter(&self) -> Value;
-}
-
-/// A value as JSON; a `Serialize` impl that fails leaves a note instead of the value.
-fn json_of<T: serde::Serialize + ?Sized>(value: &T) -> Value {
-    serde_json::to_value(value).unwrap_or_else(|e| Value::String(format!("<not serialisable: {e}>")))
 }
 
 impl<T: serde::Serialize + ?Sized> ToolParameter for T {
@@ -94,12 +90,4 @@ pub fn run_ok(run: Run, value: Value) {
 /// Closes a run as failed.
 pub fn run_err<E: fmt::Display + ?Sized>(run: Run, error: &E) {
     run.failed(error);
-}
-
-/// Sends a derived custom event.
-pub fn custom_fields<T: serde::Serialize + ?Sized>(event: &T) -> Map<String, Value> {
-    match json_of(event) {
-        Value::Object(map) => map,
-        other => Map::from_iter([("value".to_owned(), other)]),
-    }
 }

@@ -13,6 +13,7 @@ use serde::Serialize;
 use serde_json::{Map, Value};
 
 use crate::bridge::BridgeInner;
+use crate::json::event_fields;
 use crate::metrics::bump;
 use crate::RunContext;
 
@@ -344,7 +345,7 @@ impl Run {
 
     /// Emits a custom event type defined with `#[derive(AgentEvent)]`.
     pub fn emit_event<E: AgentEvent>(&self, event: &E) -> Result<(), EmitError> {
-        let fields = crate::macro_support::custom_fields(event);
+        let fields = event_fields(event);
         self.emit(CustomEvent { event_type: E::EVENT_TYPE.to_owned(), fields })
     }
 
