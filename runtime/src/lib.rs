@@ -51,6 +51,7 @@ mod metrics;
 pub mod policy;
 mod run;
 mod sink;
+mod sync;
 pub mod testing;
 #[cfg(feature = "axum")]
 pub mod transport;

@@ -2,7 +2,7 @@
 
 use std::fmt;
 use std::panic::{catch_unwind, AssertUnwindSafe};
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
 use agent_events_schema::{
@@ -15,6 +15,7 @@ use serde_json::{Map, Value};
 use crate::bridge::BridgeInner;
 use crate::json::event_fields;
 use crate::metrics::bump;
+use crate::sync::lock;
 use crate::RunContext;
 
 /// The handle of one agent run. Cheap to clone and `Send + Sync + 'static`, so tools can run
@@ -91,7 +92,7 @@ impl RunInner {
     fn lock(&self) -> MutexGuard<'_, RunState> {
         // A poisoned lock only means a panic elsewhere; the state itself is always consistent
         // (every mutation is a single assignment), so emission goes on.
-        self.state.lock().unwrap_or_else(PoisonError::into_inner)
+        lock(&self.state)
     }
 
     /// Emits while holding the run's lock, so `seq` order is delivery order for every sink.
