@@ -1,16 +1,17 @@
 //! Procedural macros for `agent-events`: the emitter calls, written for the agent author.
 //!
 //! - `#[agent_events::tool]` on a function or method that takes `&Run` (or `Run`): a
-//!   `tool_executing` before the body (its other parameters serialised into `parameters`) and
-//!   exactly one `tool_completed` after it, with `results` or the error — also on `?`, early
-//!   `return`, panic and cancellation.
+//!   `tool_executing` before the body (its other parameters, but those in `skip(…)`, serialised
+//!   into `parameters`) and exactly one `tool_completed` after it, with `results` or the error —
+//!   also on `?`, early `return`, panic and cancellation.
 //! - `#[agent_events::run]` on the run entry point, which takes its `Run` by value: the run is
 //!   closed with the body's outcome (`completed` on success, `failed` on `Err`).
 //! - `#[agent_events(name = "…")]` on an `impl` block: applies the two above to methods marked
-//!   `#[tool]` / `#[run]` (bare or path-qualified) and adds `const AGENT_NAME`.
+//!   `#[tool]` / `#[run]` (bare or path-qualified) and, given `name`, adds `const AGENT_NAME`.
 //! - `#[derive(AgentEvent)]`: an application event type for `run.emit_event(&event)`.
 //!
-//! The code they write calls only the public `agent_events` API. Use them through the
+//! The code the attributes write calls only `agent_events::macro_support`, a hidden module kept
+//! for it; the derive implements the public `agent_events::AgentEvent`. Use them through the
 //! `agent_events` crate, which re-exports them.
 
 use proc_macro::TokenStream;

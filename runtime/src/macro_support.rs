@@ -1,5 +1,6 @@
-//! What the code written by `#[agent_events]`, `#[agent_events::tool]`, `#[agent_events::run]`
-//! and `#[derive(AgentEvent)]` calls. Not a public API: only the macros use it.
+//! What the code written by `#[agent_events]`, `#[agent_events::tool]` and `#[agent_events::run]`
+//! calls (`#[derive(AgentEvent)]` only implements [`crate::AgentEvent`]). Not a public API: only
+//! the macros use it. It is built on the crate's core; no core module calls it.
 
 use std::fmt;
 
@@ -77,8 +78,9 @@ pub fn keep_run(run: &Run) -> Run {
     run.clone()
 }
 
-/// Closes a run with a rendered successful value: a JSON string is the final response; any
-/// other value is sent as `result`, with its JSON text as the final response.
+/// Closes a run with a rendered successful value: a JSON string is the final response and
+/// `null` an empty one, both without `result`; any other value is sent as `result`, with its
+/// JSON text as the final response.
 pub fn run_ok(run: Run, value: Value) {
     match value {
         Value::String(text) => run.completed(text, ()),
