@@ -253,24 +253,15 @@ pub trait AgentEvent: Serialize {
 }
 
 /// Why [`Run::emit`] sent nothing.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 pub enum EmitError {
     /// The custom event's type or fields are invalid.
+    #[error(transparent)]
     Invalid(ValidationError),
     /// The run is already closed.
+    #[error("the run is already closed")]
     RunClosed,
 }
-
-impl fmt::Display for EmitError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            EmitError::Invalid(e) => write!(f, "{e}"),
-            EmitError::RunClosed => f.write_str("the run is already closed"),
-        }
-    }
-}
-
-impl std::error::Error for EmitError {}
 
 impl Run {
     pub(crate) fn start(bridge: Arc<BridgeInner>, ctx: RunContext, started: AgentStarted) -> Run {

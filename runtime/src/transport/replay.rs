@@ -152,27 +152,18 @@ pub struct CursorEvent {
 }
 
 /// Why [`ReplayHub::subscribe`] refused.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum SubscribeError {
     /// The source was shut down ([`EventSink::shutdown`] of the hub); nothing more will be
     /// delivered. Connections are refused with `503`.
+    #[error("the event source is shut down")]
     Closed,
     /// The source cannot subscribe now (e.g. Redis is unreachable): retry later. Connections are
     /// refused with `503`.
+    #[error("the event source is unavailable: {0}")]
     Unavailable(String),
 }
-
-impl fmt::Display for SubscribeError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            SubscribeError::Closed => f.write_str("the event source is shut down"),
-            SubscribeError::Unavailable(why) => write!(f, "the event source is unavailable: {why}"),
-        }
-    }
-}
-
-impl std::error::Error for SubscribeError {}
 
 /// Configures a [`ReplayHub`].
 #[derive(Clone, Debug)]
