@@ -7,23 +7,47 @@ use syn::spanned::Spanned;
 use syn::{Ident, LitStr, Token};
 
 /// Collects every error, to report them all at once.
-#[derive(Default)]
-pub struct Errors(Option<syn::Error>);
+///
+/// The errors must be taken with [`Errors::into_tokens`] on every path: dropping an `Errors`
+/// that was not taken would lose them, so it panics (as serde_derive's `Ctxt` does), and the
+/// macro's caller sees the bug instead of a silently accepted attribute.
+pub struct Errors {
+    /// `None` once taken.
+    errors: Option<Vec<syn::Error>>,
+}
 
 impl Errors {
+    pub fn new() -> Self {
+        Errors { errors: Some(Vec::new()) }
+    }
+
     pub fn push(&mut self, error: syn::Error) {
-        match &mut self.0 {
-            Some(all) => all.combine(error),
-            None => self.0 = Some(error),
-        }
+        self.errors.as_mut().expect("errors pushed after they were taken").push(error);
     }
 
     pub fn at(&mut self, span: Span, message: impl std::fmt::Display) {
         self.push(syn::Error::new(span, message));
     }
 
-    pub fn into_tokens(self) -> Option<TokenStream> {
-        self.0.map(|e| e.to_compile_error())
+    /// Takes the errors: `compile_error!` invocations for all of them, or `None` if there are
+    /// none.
+    pub fn into_tokens(mut self) -> Option<TokenStream> {
+        let errors = self.errors.take().expect("errors taken twice");
+        errors
+            .into_iter()
+            .reduce(|mut all, e| {
+                all.combine(e);
+                all
+            })
+            .map(|e| e.to_compile_error())
+    }
+}
+
+impl Drop for Errors {
+    fn drop(&mut self) {
+        if self.errors.is_some() && !std::thread::panicking() {
+            panic!("the macro dropped its errors without reporting them (Errors::into_tokens)");
+        }
     }
 }
 
@@ -140,4 +164,33 @@ pub fn impl_options(args: TokenStream, errors: &mut Errors) -> Option<LitStr> {
         errors.push(e);
     }
     name
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Errors;
+    use proc_macro2::Span;
+
+    #[test]
+    #[should_panic(expected = "without reporting them")]
+    fn errors_dropped_without_being_taken_panic() {
+        let mut errors = Errors::new();
+        errors.at(Span::call_site(), "lost");
+    }
+
+    #[test]
+    #[should_panic(expected = "without reporting them")]
+    fn an_empty_accumulator_must_be_taken_too() {
+        let _ = Errors::new();
+    }
+
+    #[test]
+    fn taken_errors_become_one_compile_error_each() {
+        let mut errors = Errors::new();
+        errors.at(Span::call_site(), "first");
+        errors.at(Span::call_site(), "second");
+        let tokens = errors.into_tokens().expect("errors").to_string();
+        assert_eq!(tokens.matches("compile_error").count(), 2, "{tokens}");
+        assert!(Errors::new().into_tokens().is_none());
+    }
 }

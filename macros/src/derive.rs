@@ -24,7 +24,7 @@ fn snake_case(name: &str) -> String {
 }
 
 pub fn derive(input: DeriveInput) -> TokenStream {
-    let mut errors = Errors::default();
+    let mut errors = Errors::new();
     let mut name: Option<LitStr> = None;
     for attr in input.attrs.iter().filter(|a| a.path().is_ident("agent_event")) {
         let parsed = attr.parse_nested_meta(|meta| {

@@ -1,6 +1,6 @@
-//! The code written around an instrumented function: it only calls the public `agent_events`
-//! API (`agent_events::macro_support`), and keeps the signature, the return type, the body and
-//! the `Send`-ness of the future as they were.
+//! The code written around an instrumented function: it only calls
+//! `agent_events::macro_support` (the runtime's hidden module for macro-written code), and keeps
+//! the signature, the return type, the body and the `Send`-ness of the future as they were.
 
 use proc_macro2::{Span, TokenStream};
 use quote::{format_ident, quote, quote_spanned};
@@ -78,7 +78,10 @@ struct RunParam {
     by_ref: bool,
 }
 
-/// Instruments one function. Errors go to `errors`; the returned block is the new body.
+/// Instruments one function by rewriting `block` in place: the body (for `#[async_trait]`, the
+/// `async move` block it boxes) is wrapped in the code that opens and closes the tool call or
+/// run. Errors go to `errors`; on an error that leaves nothing to instrument, `block` is left
+/// as it was.
 pub fn instrument(role: Role, options: &Options, sig: &Signature, block: &mut Block, errors: &mut Errors) {
     if let Some(constness) = &sig.constness {
         errors.at(constness.span(), "a `const fn` cannot emit agent events");

@@ -1,16 +1,17 @@
 //! Procedural macros for `agent-events`: the emitter calls, written for the agent author.
 //!
 //! - `#[agent_events::tool]` on a function or method that takes `&Run` (or `Run`): a
-//!   `tool_executing` before the body (its other parameters serialised into `parameters`) and
-//!   exactly one `tool_completed` after it, with `results` or the error — also on `?`, early
-//!   `return`, panic and cancellation.
+//!   `tool_executing` before the body (its other parameters, but those in `skip(…)`, serialised
+//!   into `parameters`) and exactly one `tool_completed` after it, with `results` or the error —
+//!   also on `?`, early `return`, panic and cancellation.
 //! - `#[agent_events::run]` on the run entry point, which takes its `Run` by value: the run is
 //!   closed with the body's outcome (`completed` on success, `failed` on `Err`).
 //! - `#[agent_events(name = "…")]` on an `impl` block: applies the two above to methods marked
-//!   `#[tool]` / `#[run]` (bare or path-qualified) and adds `const AGENT_NAME`.
+//!   `#[tool]` / `#[run]` (bare or path-qualified) and, given `name`, adds `const AGENT_NAME`.
 //! - `#[derive(AgentEvent)]`: an application event type for `run.emit_event(&event)`.
 //!
-//! The code they write calls only the public `agent_events` API. Use them through the
+//! The code the attributes write calls only `agent_events::macro_support`, a hidden module kept
+//! for it; the derive implements the public `agent_events::AgentEvent`. Use them through the
 //! `agent_events` crate, which re-exports them.
 
 use proc_macro::TokenStream;
@@ -23,12 +24,17 @@ mod expand;
 
 use attr::{Errors, Role};
 
-/// A body that does not parse is passed through unchanged, so rustc's own errors point into it.
+/// With errors, the item is passed through unchanged after them. An item that does not parse is
+/// passed through too, so that rustc reports its syntax error, along with any errors in the
+/// attribute's options.
 fn instrument_item(role: Role, args: proc_macro2::TokenStream, item: TokenStream) -> TokenStream {
     let original: proc_macro2::TokenStream = item.clone().into();
-    let Ok(mut parsed) = syn::parse::<Item>(item) else { return original.into() };
-    let mut errors = Errors::default();
+    let mut errors = Errors::new();
     let options = attr::options(role, args, &mut errors);
+    let Ok(mut parsed) = syn::parse::<Item>(item) else {
+        let e = errors.into_tokens();
+        return quote!(#e #original).into();
+    };
     match &mut parsed {
         Item::Fn(f) => expand::instrument(role, &options, &f.sig, &mut f.block, &mut errors),
         other => {
@@ -57,9 +63,10 @@ pub fn run(args: TokenStream, item: TokenStream) -> TokenStream {
     instrument_item(Role::Run, args.into(), item)
 }
 
-/// The role a helper attribute gives a method: `#[tool]`, `#[run]`, `#[agent_events::tool]` …
-fn helper_role(attr: &syn::Attribute) -> Option<Role> {
-    let segs: Vec<String> = attr.path().segments.iter().map(|s| s.ident.to_string()).collect();
+/// The role a helper attribute (by its path) gives a method: `#[tool]`, `#[run]`,
+/// `#[agent_events::tool]` …
+fn helper_role(path: &syn::Path) -> Option<Role> {
+    let segs: Vec<String> = path.segments.iter().map(|s| s.ident.to_string()).collect();
     match segs.iter().map(String::as_str).collect::<Vec<_>>().as_slice() {
         ["tool"] | ["agent_events", "tool"] => Some(Role::Tool),
         ["run"] | ["agent_events", "run"] => Some(Role::Run),
@@ -67,13 +74,65 @@ fn helper_role(attr: &syn::Attribute) -> Option<Role> {
     }
 }
 
+/// An `impl` block that does not parse, as tokens: the `#[tool]` / `#[run]` attributes on its
+/// methods are taken out (rustc would report them as unknown) after their options are checked.
+/// Any other item is returned as it is.
+fn unparsed_impl(item: proc_macro2::TokenStream, errors: &mut Errors) -> proc_macro2::TokenStream {
+    use proc_macro2::{Delimiter, Group, TokenTree};
+
+    let mut tokens: Vec<TokenTree> = item.into_iter().collect();
+    let keyword = tokens.iter().find_map(|t| match t {
+        TokenTree::Ident(i) if !matches!(i.to_string().as_str(), "pub" | "unsafe" | "default") => Some(i),
+        _ => None,
+    });
+    if keyword.is_none_or(|k| k != "impl") {
+        return tokens.into_iter().collect();
+    }
+    let body = tokens.iter_mut().rev().find_map(|t| match t {
+        TokenTree::Group(g) if g.delimiter() == Delimiter::Brace => Some(g),
+        _ => None,
+    });
+    let Some(body) = body else { return tokens.into_iter().collect() };
+    let inner: Vec<TokenTree> = body.stream().into_iter().collect();
+    let mut kept = Vec::with_capacity(inner.len());
+    let mut i = 0;
+    while i < inner.len() {
+        if let (TokenTree::Punct(hash), Some(TokenTree::Group(attr))) = (&inner[i], inner.get(i + 1)) {
+            if hash.as_char() == '#' && attr.delimiter() == Delimiter::Bracket {
+                if let Ok(meta) = syn::parse2::<syn::Meta>(attr.stream()) {
+                    if let Some(role) = helper_role(meta.path()) {
+                        let args = match meta {
+                            syn::Meta::List(list) => list.tokens,
+                            _ => proc_macro2::TokenStream::new(),
+                        };
+                        attr::options(role, args, errors);
+                        i += 2;
+                        continue;
+                    }
+                }
+            }
+        }
+        kept.push(inner[i].clone());
+        i += 1;
+    }
+    let mut stripped = Group::new(Delimiter::Brace, kept.into_iter().collect());
+    stripped.set_span(body.span());
+    *body = stripped;
+    tokens.into_iter().collect()
+}
+
 /// Instruments the methods of an agent's `impl` block marked `#[tool]` or `#[run]`.
 #[proc_macro_attribute]
 pub fn agent_events(args: TokenStream, item: TokenStream) -> TokenStream {
     let original: proc_macro2::TokenStream = item.clone().into();
-    let mut errors = Errors::default();
+    let mut errors = Errors::new();
     let name = attr::impl_options(args.into(), &mut errors);
-    let Ok(mut parsed) = syn::parse::<Item>(item) else { return original.into() };
+    let Ok(mut parsed) = syn::parse::<Item>(item) else {
+        // rustc reports the syntax error in the item passed through; the options' errors go with it.
+        let item = unparsed_impl(original, &mut errors);
+        let e = errors.into_tokens();
+        return quote!(#e #item).into();
+    };
     let Item::Impl(block) = &mut parsed else {
         errors.at(
             syn::spanned::Spanned::span(&parsed),
@@ -85,7 +144,7 @@ pub fn agent_events(args: TokenStream, item: TokenStream) -> TokenStream {
     for impl_item in &mut block.items {
         let ImplItem::Fn(method) = impl_item else { continue };
         let mut helpers = Vec::new();
-        method.attrs.retain(|a| match helper_role(a) {
+        method.attrs.retain(|a| match helper_role(a.path()) {
             Some(role) => {
                 helpers.push((role, a.clone()));
                 false

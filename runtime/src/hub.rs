@@ -10,12 +10,13 @@
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError, RwLock};
+use std::sync::{Arc, Mutex, RwLock};
 
 use agent_events_schema::Event;
 use tokio::sync::Notify;
 
 use crate::sink::{EventSink, ShutdownFuture, SinkError, SinkStats};
+use crate::sync::{lock, read, write};
 
 /// Default queue length per subscriber.
 pub const DEFAULT_SUBSCRIBER_CAPACITY: usize = 1024;
@@ -83,10 +84,6 @@ pub enum HubMessage {
         /// Droppable events this subscriber did not get before it was disconnected.
         skipped: u64,
     },
-}
-
-fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
 enum Pushed {
@@ -161,7 +158,7 @@ impl UserHub {
             notify: Notify::new(),
         });
         if state == SlotState::Open {
-            let mut users = self.inner.users.write().unwrap_or_else(PoisonError::into_inner);
+            let mut users = write(&self.inner.users);
             users.entry(user_id.clone()).or_default().push(slot.clone());
         }
         Subscription { hub: self.inner.clone(), user_id, slot }
@@ -169,14 +166,14 @@ impl UserHub {
 
     /// How many subscriptions a user has.
     pub fn subscriber_count(&self, user_id: &str) -> usize {
-        let users = self.inner.users.read().unwrap_or_else(PoisonError::into_inner);
+        let users = read(&self.inner.users);
         users.get(user_id).map_or(0, Vec::len)
     }
 }
 
 impl HubInner {
     fn remove(&self, user_id: &str, slot_id: u64) {
-        let mut users = self.users.write().unwrap_or_else(PoisonError::into_inner);
+        let mut users = write(&self.users);
         if let Some(slots) = users.get_mut(user_id) {
             slots.retain(|s| s.id != slot_id);
             if slots.is_empty() {
@@ -194,7 +191,7 @@ impl EventSink for UserHub {
         let user_id = &*event.envelope.user_id;
         let mut lagged = Vec::new();
         {
-            let users = self.inner.users.read().unwrap_or_else(PoisonError::into_inner);
+            let users = read(&self.inner.users);
             for slot in users.get(user_id).into_iter().flatten() {
                 match slot.push(event, self.inner.capacity) {
                     Pushed::Queued | Pushed::Ignored => {}
@@ -215,7 +212,7 @@ impl EventSink for UserHub {
     /// Ends every subscription once its queue is drained; later subscriptions end at once.
     fn shutdown(&self) -> ShutdownFuture<'_> {
         self.inner.closed.store(true, Ordering::Release);
-        let users = std::mem::take(&mut *self.inner.users.write().unwrap_or_else(PoisonError::into_inner));
+        let users = std::mem::take(&mut *write(&self.inner.users));
         for slot in users.values().flatten() {
             let mut queue = lock(&slot.queue);
             if queue.state == SlotState::Open {

@@ -43,6 +43,7 @@ pub mod agui;
 mod bridge;
 mod context;
 mod hub;
+mod json;
 mod jsonl;
 #[doc(hidden)]
 pub mod macro_support;
@@ -50,6 +51,7 @@ mod metrics;
 pub mod policy;
 mod run;
 mod sink;
+mod sync;
 pub mod testing;
 #[cfg(feature = "axum")]
 pub mod transport;

@@ -1,10 +1,12 @@
-//! What the code written by `#[agent_events]`, `#[agent_events::tool]`, `#[agent_events::run]`
-//! and `#[derive(AgentEvent)]` calls. Not a public API: only the macros use it.
+//! What the code written by `#[agent_events]`, `#[agent_events::tool]` and `#[agent_events::run]`
+//! calls (`#[derive(AgentEvent)]` only implements [`crate::AgentEvent`]). Not a public API: only
+//! the macros use it. It is built on the crate's core; no core module calls it.
 
 use std::fmt;
 
 pub use serde_json::{Map, Value};
 
+use crate::json::json_of;
 use crate::run::{Run, ToolCall};
 
 /// A value that can be sent in a tool call's `parameters`.
@@ -16,11 +18,6 @@ use crate::run::{Run, ToolCall};
 pub trait ToolParameter {
     /// The parameter as JSON.
     fn to_parameter(&self) -> Value;
-}
-
-/// A value as JSON; a `Serialize` impl that fails leaves a note instead of the value.
-fn json_of<T: serde::Serialize + ?Sized>(value: &T) -> Value {
-    serde_json::to_value(value).unwrap_or_else(|e| Value::String(format!("<not serialisable: {e}>")))
 }
 
 impl<T: serde::Serialize + ?Sized> ToolParameter for T {
@@ -81,8 +78,9 @@ pub fn keep_run(run: &Run) -> Run {
     run.clone()
 }
 
-/// Closes a run with a rendered successful value: a JSON string is the final response; any
-/// other value is sent as `result`, with its JSON text as the final response.
+/// Closes a run with a rendered successful value: a JSON string is the final response and
+/// `null` an empty one, both without `result`; any other value is sent as `result`, with its
+/// JSON text as the final response.
 pub fn run_ok(run: Run, value: Value) {
     match value {
         Value::String(text) => run.completed(text, ()),
@@ -94,12 +92,4 @@ pub fn run_ok(run: Run, value: Value) {
 /// Closes a run as failed.
 pub fn run_err<E: fmt::Display + ?Sized>(run: Run, error: &E) {
     run.failed(error);
-}
-
-/// Sends a derived custom event.
-pub fn custom_fields<T: serde::Serialize + ?Sized>(event: &T) -> Map<String, Value> {
-    match json_of(event) {
-        Value::Object(map) => map,
-        other => Map::from_iter([("value".to_owned(), other)]),
-    }
 }

@@ -2,7 +2,7 @@
 
 use std::fmt;
 use std::panic::{catch_unwind, AssertUnwindSafe};
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
 use agent_events_schema::{
@@ -13,7 +13,9 @@ use serde::Serialize;
 use serde_json::{Map, Value};
 
 use crate::bridge::BridgeInner;
+use crate::json::event_fields;
 use crate::metrics::bump;
+use crate::sync::lock;
 use crate::RunContext;
 
 /// The handle of one agent run. Cheap to clone and `Send + Sync + 'static`, so tools can run
@@ -90,7 +92,7 @@ impl RunInner {
     fn lock(&self) -> MutexGuard<'_, RunState> {
         // A poisoned lock only means a panic elsewhere; the state itself is always consistent
         // (every mutation is a single assignment), so emission goes on.
-        self.state.lock().unwrap_or_else(PoisonError::into_inner)
+        lock(&self.state)
     }
 
     /// Emits while holding the run's lock, so `seq` order is delivery order for every sink.
@@ -251,24 +253,15 @@ pub trait AgentEvent: Serialize {
 }
 
 /// Why [`Run::emit`] sent nothing.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 pub enum EmitError {
     /// The custom event's type or fields are invalid.
+    #[error(transparent)]
     Invalid(ValidationError),
     /// The run is already closed.
+    #[error("the run is already closed")]
     RunClosed,
 }
-
-impl fmt::Display for EmitError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            EmitError::Invalid(e) => write!(f, "{e}"),
-            EmitError::RunClosed => f.write_str("the run is already closed"),
-        }
-    }
-}
-
-impl std::error::Error for EmitError {}
 
 impl Run {
     pub(crate) fn start(bridge: Arc<BridgeInner>, ctx: RunContext, started: AgentStarted) -> Run {
@@ -344,7 +337,7 @@ impl Run {
 
     /// Emits a custom event type defined with `#[derive(AgentEvent)]`.
     pub fn emit_event<E: AgentEvent>(&self, event: &E) -> Result<(), EmitError> {
-        let fields = crate::macro_support::custom_fields(event);
+        let fields = event_fields(event);
         self.emit(CustomEvent { event_type: E::EVENT_TYPE.to_owned(), fields })
     }
 

@@ -1,6 +1,5 @@
 //! Where emitted events go.
 
-use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
@@ -43,24 +42,15 @@ pub struct SinkStats {
 }
 
 /// Why a sink did not take an event.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 pub enum SinkError {
     /// The sink's queue is full.
+    #[error("the sink's queue is full")]
     Full,
     /// The sink was shut down.
+    #[error("the sink is shut down")]
     Closed,
     /// Anything else.
+    #[error("{0}")]
     Other(String),
 }
-
-impl fmt::Display for SinkError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            SinkError::Full => f.write_str("the sink's queue is full"),
-            SinkError::Closed => f.write_str("the sink is shut down"),
-            SinkError::Other(message) => f.write_str(message),
-        }
-    }
-}
-
-impl std::error::Error for SinkError {}

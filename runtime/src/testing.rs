@@ -24,11 +24,12 @@
 
 use std::collections::{HashMap, HashSet};
 use std::fmt;
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::sync::{Arc, Mutex, MutexGuard};
 
 use agent_events_schema::{validate_allowing_custom, Event, EventType, Payload};
 
 use crate::sink::{EventSink, SinkError};
+use crate::sync::lock;
 
 /// A sink that keeps every event in memory, in delivery order. Cheap to clone; clones share
 /// the events.
@@ -44,7 +45,7 @@ impl Recorder {
     }
 
     fn lock(&self) -> MutexGuard<'_, Vec<Arc<Event>>> {
-        self.events.lock().unwrap_or_else(PoisonError::into_inner)
+        lock(&self.events)
     }
 
     /// Every event so far.

@@ -1,6 +1,5 @@
 //! Who is connecting: the [`Authenticator`] trait and the token it reads.
 
-use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
@@ -81,34 +80,23 @@ impl Identity {
 }
 
 /// Why a connection was refused.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 pub enum AuthError {
     /// No token: send `Authorization: Bearer <token>`, or `?token=<token>` where headers cannot
     /// be set (browser `WebSocket` and `EventSource`).
+    #[error("no bearer token: send `Authorization: Bearer <token>` or add `?token=<token>` to the URL")]
     MissingToken,
     /// The token is malformed, badly signed, or not meant for this server.
+    #[error("invalid token: {0}")]
     InvalidToken(String),
     /// The token has expired: get a new one and reconnect.
+    #[error("the token has expired: get a new one and reconnect")]
     Expired,
     /// The credentials could not be checked (e.g. a key server is down): retry later. Answers
     /// `503 Service Unavailable` rather than `401`.
+    #[error("the credentials could not be checked: {0}")]
     Unavailable(String),
 }
-
-impl fmt::Display for AuthError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            AuthError::MissingToken => f.write_str(
-                "no bearer token: send `Authorization: Bearer <token>` or add `?token=<token>` to the URL",
-            ),
-            AuthError::InvalidToken(why) => write!(f, "invalid token: {why}"),
-            AuthError::Expired => f.write_str("the token has expired: get a new one and reconnect"),
-            AuthError::Unavailable(why) => write!(f, "the credentials could not be checked: {why}"),
-        }
-    }
-}
-
-impl std::error::Error for AuthError {}
 
 #[derive(Deserialize)]
 struct TokenParam {

@@ -32,17 +32,13 @@ pub struct JwtAuthenticator {
     user_claim: String,
 }
 
-/// A key [`JwtAuthenticator::rs256_pem`] could not read.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct JwtKeyError(String);
-
-impl fmt::Display for JwtKeyError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "not an RSA public key in PEM form (`-----BEGIN PUBLIC KEY-----`): {}", self.0)
-    }
-}
-
-impl std::error::Error for JwtKeyError {}
+/// A key [`JwtAuthenticator::rs256_pem`] could not read; it says why `jsonwebtoken` refused it.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error(
+    "not an RSA public key in PEM form ({0}): pass the issuer's public key, \
+     `-----BEGIN PUBLIC KEY-----` (SPKI) or `-----BEGIN RSA PUBLIC KEY-----` (PKCS#1)"
+)]
+pub struct JwtKeyError(jsonwebtoken::errors::Error);
 
 impl JwtAuthenticator {
     /// Tokens signed with HS256 and this shared secret.
@@ -53,8 +49,7 @@ impl JwtAuthenticator {
     /// Tokens signed with RS256; `public_key_pem` is the issuer's public key (SPKI
     /// `BEGIN PUBLIC KEY` or PKCS#1 `BEGIN RSA PUBLIC KEY`).
     pub fn rs256_pem(public_key_pem: impl AsRef<[u8]>) -> Result<Self, JwtKeyError> {
-        let key =
-            DecodingKey::from_rsa_pem(public_key_pem.as_ref()).map_err(|e| JwtKeyError(e.to_string()))?;
+        let key = DecodingKey::from_rsa_pem(public_key_pem.as_ref()).map_err(JwtKeyError)?;
         Ok(JwtAuthenticator::with_key(key, Algorithm::RS256))
     }
 
@@ -155,5 +150,18 @@ impl fmt::Debug for JwtAuthenticator {
             .field("user_claim", &self.user_claim)
             .field("leeway_seconds", &self.validation.leeway)
             .finish_non_exhaustive()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::JwtAuthenticator;
+
+    #[test]
+    fn a_key_that_is_not_pem_says_why_and_what_to_pass() {
+        let message = JwtAuthenticator::rs256_pem(b"not a key").expect_err("not a key").to_string();
+        assert!(message.starts_with("not an RSA public key in PEM form ("), "{message}");
+        assert!(message.contains("`-----BEGIN PUBLIC KEY-----` (SPKI)"), "{message}");
+        assert!(message.contains("`-----BEGIN RSA PUBLIC KEY-----` (PKCS#1)"), "{message}");
     }
 }

@@ -118,8 +118,6 @@
 //! | `agent_events_auth_failures_total` | counter | connections refused by the authenticator |
 //! | `agent_events_delivery_latency_seconds` | histogram | from the hub (or the Redis source's reader) receiving a live event to its write |
 
-#![warn(missing_docs)]
-
 mod auth;
 #[cfg(feature = "jwt")]
 mod jwt;

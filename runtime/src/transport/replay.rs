@@ -3,13 +3,14 @@
 use std::collections::{HashMap, VecDeque};
 use std::fmt;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError, RwLock};
+use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, Instant};
 
 use agent_events_schema::Event;
 use tokio::sync::Notify;
 
 use crate::sink::{EventSink, ShutdownFuture, SinkError, SinkStats};
+use crate::sync::{lock, read, write};
 
 /// Default number of events kept per user for replay.
 pub const DEFAULT_REPLAY_BUFFER: usize = 1024;
@@ -115,10 +116,6 @@ impl LogState {
     }
 }
 
-fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(PoisonError::into_inner)
-}
-
 /// What a [`ReplaySubscription`] yields.
 #[derive(Clone, Debug, PartialEq)]
 pub enum ReplayItem {
@@ -155,27 +152,18 @@ pub struct CursorEvent {
 }
 
 /// Why [`ReplayHub::subscribe`] refused.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum SubscribeError {
     /// The source was shut down ([`EventSink::shutdown`] of the hub); nothing more will be
     /// delivered. Connections are refused with `503`.
+    #[error("the event source is shut down")]
     Closed,
     /// The source cannot subscribe now (e.g. Redis is unreachable): retry later. Connections are
     /// refused with `503`.
+    #[error("the event source is unavailable: {0}")]
     Unavailable(String),
 }
-
-impl fmt::Display for SubscribeError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            SubscribeError::Closed => f.write_str("the event source is shut down"),
-            SubscribeError::Unavailable(why) => write!(f, "the event source is unavailable: {why}"),
-        }
-    }
-}
-
-impl std::error::Error for SubscribeError {}
 
 /// Configures a [`ReplayHub`].
 #[derive(Clone, Debug)]
@@ -324,26 +312,26 @@ impl ReplayHub {
     /// The cursor of the user's latest buffered event, if any: a page that loads its history
     /// some other way can subscribe after it.
     pub fn latest_cursor(&self, user_id: &str) -> Option<String> {
-        let log = self.inner.users.read().unwrap_or_else(PoisonError::into_inner).get(user_id)?.clone();
+        let log = read(&self.inner.users).get(user_id)?.clone();
         let state = lock(&log.state);
         state.entries.back().map(|e| self.inner.cursor(e.n))
     }
 
     /// How many events are buffered for a user.
     pub fn buffered(&self, user_id: &str) -> usize {
-        let users = self.inner.users.read().unwrap_or_else(PoisonError::into_inner);
+        let users = read(&self.inner.users);
         users.get(user_id).map_or(0, |log| lock(&log.state).entries.len())
     }
 
     /// How many live (not lagged) subscriptions a user has.
     pub fn subscriber_count(&self, user_id: &str) -> usize {
-        let users = self.inner.users.read().unwrap_or_else(PoisonError::into_inner);
+        let users = read(&self.inner.users);
         users.get(user_id).map_or(0, |log| lock(&log.state).subscribers.iter().filter(|s| !s.lagged).count())
     }
 
     /// How many users have a buffer.
     pub fn user_count(&self) -> usize {
-        self.inner.users.read().unwrap_or_else(PoisonError::into_inner).len()
+        read(&self.inner.users).len()
     }
 }
 
@@ -365,12 +353,12 @@ impl HubInner {
     /// is locked, so the log cannot be dropped meanwhile.
     fn with_log<R>(&self, user_id: &Arc<str>, f: impl FnOnce(&Arc<UserLog>) -> R) -> (Arc<UserLog>, R) {
         {
-            let users = self.users.read().unwrap_or_else(PoisonError::into_inner);
+            let users = read(&self.users);
             if let Some(log) = users.get(user_id) {
                 return (log.clone(), f(log));
             }
         }
-        let mut users = self.users.write().unwrap_or_else(PoisonError::into_inner);
+        let mut users = write(&self.users);
         if !users.contains_key(user_id) {
             self.make_room(&mut users);
         }
@@ -465,7 +453,7 @@ impl EventSink for ReplayHub {
     /// Refuses further events; every subscription ends once it has read what is buffered.
     fn shutdown(&self) -> ShutdownFuture<'_> {
         self.inner.closed.store(true, Ordering::Release);
-        let users = self.inner.users.read().unwrap_or_else(PoisonError::into_inner);
+        let users = read(&self.inner.users);
         for log in users.values() {
             for sub in &lock(&log.state).subscribers {
                 sub.notify.notify_one();

@@ -5,7 +5,7 @@ use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError, Weak};
+use std::sync::{Arc, Mutex, Weak};
 use std::time::{Duration, Instant};
 
 use ::redis::aio::MultiplexedConnection;
@@ -17,6 +17,7 @@ use super::{
     connection_broken, connection_config, count_failures, count_read_error, parse_entries, parse_read,
     Backoff, EntryId, Link, RawEntry, RedisStreams, BACKOFF, COMMAND_TIMEOUT,
 };
+use crate::sync::lock;
 use crate::transport::replay::{CursorEvent, ReplayItem, SubscribeError, DEFAULT_QUEUE_LEN};
 use crate::transport::source::{EventSource, EventSubscription, LaggedFuture, NextFuture, SubscribeFuture};
 
@@ -27,10 +28,6 @@ pub const DEFAULT_READ_BLOCK: Duration = Duration::from_secs(5);
 const PAGE_LEN: usize = 256;
 /// Pause between `CLIENT UNBLOCK` attempts while the reader's `XREAD` is not blocked yet.
 const UNBLOCK_RETRY: Duration = Duration::from_millis(10);
-
-fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(PoisonError::into_inner)
-}
 
 /// Configures a [`RedisSource`]; from [`RedisStreams::source_builder`].
 #[derive(Debug)]
