@@ -14,50 +14,32 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
+use cargo_agent_events::frontend::Lang;
 use cargo_agent_events::rules::{builtin_defs, RuleDef};
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
-enum Lang {
-    Rust,
-    Python,
+/// A language's fixture extension (the first of the table's), name and expectation mark.
+trait Fixture {
+    fn ext(self) -> &'static str;
+    fn expect_mark(self) -> String;
 }
 
-impl Lang {
-    const ALL: [Lang; 2] = [Lang::Rust, Lang::Python];
-
+impl Fixture for Lang {
     fn ext(self) -> &'static str {
-        match self {
-            Lang::Rust => "rs",
-            Lang::Python => "py",
-        }
-    }
-
-    fn name(self) -> &'static str {
-        match self {
-            Lang::Rust => "rust",
-            Lang::Python => "python",
-        }
-    }
-
-    fn comment(self) -> &'static str {
-        match self {
-            Lang::Rust => "//",
-            Lang::Python => "#",
-        }
+        self.spec().extensions[0]
     }
 
     fn expect_mark(self) -> String {
-        format!("{} expect: ", self.comment())
+        format!("{} expect: ", self.spec().line_comment)
     }
 }
 
 /// What a near-miss's comment says before why it is silent.
 const SILENT: &str = "silent: ";
 
-/// The languages a rule is spelled in: every rule has Rust docs; Python only with a `[python]`
-/// section in `rules/<id>.toml`.
+/// The languages a rule is spelled in: those it has examples in (its own docs, or a
+/// `[lang.<name>]` section in `rules/<id>.toml`).
 fn langs(def: &RuleDef) -> Vec<Lang> {
-    Lang::ALL.into_iter().filter(|l| *l == Lang::Rust || def.python.is_some()).collect()
+    Lang::ALL.into_iter().filter(|l| def.examples(*l).is_some()).collect()
 }
 
 /// The configuration of the temporary project: a Python project names its canonical adapter.
@@ -213,7 +195,7 @@ fn check_rule(id: &str) {
     let def = def(id);
     for lang in Lang::ALL {
         if !langs(&def).contains(&lang) {
-            // The rule has no spelling in this language (no `[python]` section): nothing to lint.
+            // The rule has no spelling in this language (no `[lang.<name>]` section): nothing to lint.
             eprintln!("{id}: no {} spelling, skipped", lang.name());
             assert!(
                 !source(id, lang).exists(),
