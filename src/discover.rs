@@ -54,13 +54,32 @@ pub fn find_root(start: &Path, cwd: &Path) -> PathBuf {
             package.get_or_insert_with(|| ancestor.to_owned());
         }
     }
-    package.unwrap_or_else(|| cwd.canonicalize().unwrap_or_else(|_| cwd.to_owned()))
+    // No marker: the current folder, when the path is inside it; else the path's own folder (a
+    // tree linted from elsewhere is not given the configuration of wherever the linter runs).
+    package.unwrap_or_else(|| {
+        let cwd = cwd.canonicalize().unwrap_or_else(|_| cwd.to_owned());
+        if dir.starts_with(&cwd) {
+            cwd
+        } else {
+            dir
+        }
+    })
 }
 
 /// `path` relative to `root`, `/`-separated (the path itself when outside the root).
 pub fn relative(root: &Path, path: &Path) -> String {
     let rel = path.strip_prefix(root).unwrap_or(path);
-    rel.components().map(|c| c.as_os_str().to_string_lossy()).collect::<Vec<_>>().join("/")
+    let parts: Vec<_> = rel
+        .components()
+        .filter(|c| !matches!(c, std::path::Component::RootDir))
+        .map(|c| c.as_os_str().to_string_lossy())
+        .collect();
+    let joined = parts.join("/");
+    if rel.has_root() {
+        format!("/{joined}")
+    } else {
+        joined
+    }
 }
 
 #[derive(Deserialize)]
@@ -222,8 +241,26 @@ mod tests {
         assert_eq!(module("src/events/bridge.rs"), ["my_app", "events", "bridge"]);
         assert_eq!(module("tests/it.rs"), ["my_app"]);
         std::fs::remove_dir_all(&dir).unwrap();
+        assert_eq!(relative(Path::new("/a/b"), Path::new("/a/b/c/d.rs")), "c/d.rs");
+        assert_eq!(relative(Path::new("/a/b"), Path::new("/x/y.rs")), "/x/y.rs");
         assert_eq!(dotted_module("app/events/adapter.py"), ["app", "events", "adapter"]);
         assert_eq!(dotted_module("src/app/__init__.py"), ["app"]);
         assert_eq!(dotted_module("tests/test_x.py"), ["tests", "test_x"]);
+    }
+
+    #[test]
+    fn a_tree_without_markers_outside_the_current_folder_is_its_own_root() {
+        let base = std::env::temp_dir().join(format!("agent-events-roots-{}", std::process::id()));
+        let (here, there) = (base.join("here"), base.join("there/app"));
+        std::fs::create_dir_all(&here).unwrap();
+        std::fs::create_dir_all(&there).unwrap();
+        let there = there.canonicalize().unwrap();
+        let here = here.canonicalize().unwrap();
+        // (Unless the temporary folder itself sits in a project: then that project is the root.)
+        if !base.ancestors().any(|a| a.join("Cargo.toml").is_file() || a.join("pyproject.toml").is_file()) {
+            assert_eq!(find_root(&there, &here), there);
+            assert_eq!(find_root(&here.join("sub"), &here), here);
+        }
+        std::fs::remove_dir_all(&base).unwrap();
     }
 }
