@@ -1245,6 +1245,165 @@ mod tests {
         parse(src, &Options::default()).0.expect("parses")
     }
 
+    /// Lowers `src` and snapshots the source followed by its facts and comments.
+    fn snapshot(name: &str, src: &str) {
+        let options = Options { canonical_calls: vec!["self._adapter.emit_*".to_owned()] };
+        let (facts, comments) = parse(src, &options);
+        let mut out = format!("{src}----\n{}", crate::facts::render::render(&facts.expect("parses"), src));
+        for c in comments {
+            out.push_str(&format!("comment {:?} own_line={}\n", &src[c.span.start..c.span.end], c.own_line));
+        }
+        insta::assert_snapshot!(name, out);
+    }
+
+    #[test]
+    fn calls_and_member_chains() {
+        snapshot(
+            "calls",
+            r#"# agent-events: allow(competing-emitter)
+from app.ws import get_websocket_manager as gwm  # the getter
+import app.events as ev
+import json
+
+async def run(self, ctx, websocket_manager):
+    gwm().send_to_user(ctx.user_id, "hi")
+    await self.ctx.ws.send_json(json.dumps({"type": "agent_started"}), key=KIND)
+    self._adapter.emit_agent_thinking("x")
+    ev.helpers.notify(ctx)
+    Manager.get_instance().broadcast(lambda m, n=1: m.done())
+    websocket_manager.send()
+    ctx.items[0].first().run()
+    factory()(1)
+    s = "x # not a comment"  # a comment
+    mock.assert_called_once_with(gwm(), {"type": "x"})
+
+KIND = "agent_thinking"
+"#,
+        );
+    }
+
+    #[test]
+    fn dicts_bindings_and_index_assigns() {
+        snapshot(
+            "dicts",
+            r#"def build(ctx, key):
+    event = {"type": "tool_executing", "data": {"tool_name": "x", "n": 1}, key: 2, **extra}
+    other = dict(type=KIND, payload={"a": "b"}, **rest)
+    partial = dict(base, extra="y")
+    event["data"]["status"] = "running"
+    event["type"] = KIND
+    event[key]["x"] = "y"
+    event["data"][key] = "z"
+    obj.attr["k"] = "v"
+    event["v"]: str = "annotated"
+    m = ctx.websocket_manager
+    with ctx.lock() as lock, open(p) as f:
+        lock.release()
+    if (n := ctx.notifier.get()) is not None:
+        n.send()
+    a = b = ctx.pair
+    x, y = ctx.tuple
+    return await {"k": "v"}
+
+KIND = "agent_started"
+"#,
+        );
+    }
+
+    #[test]
+    fn definitions_statics_and_mentions() {
+        snapshot(
+            "items",
+            r#"import os.path
+from typing import Optional
+from app.ws import WebSocketManager as WSM
+from app.util import *
+from . import sibling
+
+manager: Optional[WSM] = None
+registry = Registry()
+bridge = app.ws.Bridge()
+plain = 1
+notifier: "Notifier" = make()
+
+@dataclass
+class Emitter(Base, metaclass=Meta):
+    NAME = "emitter"
+    sink: WSM
+
+    def __init__(self, manager: WSM) -> None:
+        self.manager = manager
+
+    @staticmethod
+    def build(a, b=default(), *args, c, **kw) -> "Emitter":
+        return Emitter(WSM())
+
+    @classmethod
+    def create(cls):
+        return cls()
+
+    @app.route("/x")
+    async def send_agent_started(self, user_id: str):
+        def inner(WSM):
+            WSM.send()
+        os.path.join(user_id)
+
+def helper(x: list[WSM] | None = None):
+    sibling.call(x)
+"#,
+        );
+    }
+
+    #[test]
+    fn control_flow_trees() {
+        snapshot(
+            "control_flow",
+            r#"def flow(e):
+    e.a()
+    if e.b():
+        e.c()
+    elif e.d() and e.e():
+        return e.f()
+    else:
+        raise e.g()
+    while True:
+        for x in e.h():
+            if x.i():
+                break
+            continue
+        else:
+            e.j()
+    while e.k():
+        e.l()
+    try:
+        e.m()
+        raise Error()
+    except ValueError as err:
+        e.n(err)
+    else:
+        e.o()
+    finally:
+        e.p()
+    for y in e.q():
+        try:
+            return e.r()
+        finally:
+            e.s()
+    match e.t():
+        case 1 if e.u():
+            e.v()
+        case _:
+            e.w()
+    match e.x():
+        case [a, b]:
+            pass
+    v = e.y() if e.z() else [c.go() for c in e.all()]
+    assert e.check(), e.msg()
+    del e.items[e.idx()]
+    e.count += e.step()
+"#,
+        );
+    }
     #[test]
     fn wildcards_match_runs_of_characters() {
         assert!(wildcard("self._adapter.emit_*", "self._adapter.emit_agent_started"));

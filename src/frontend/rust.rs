@@ -1264,3 +1264,174 @@ fn parse_static_decls(input: ParseStream, lazy: bool) -> syn::Result<Vec<StaticD
     }
     Ok(decls)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::facts::render::render;
+
+    /// Lowers `src` and snapshots the source followed by its facts.
+    fn snapshot(name: &str, src: &str) {
+        let facts = parse(src, &["agent_events".to_owned()]).expect("parses");
+        insta::assert_snapshot!(name, format!("{src}----\n{}", render(&facts, src)));
+    }
+
+    #[test]
+    fn calls_and_member_chains() {
+        snapshot(
+            "calls",
+            r#"use crate::ws::get_manager as gm;
+fn run(&self, ctx: &Ctx) -> Result<(), E> {
+    gm().send_all("hi".to_string());
+    self.ctx.ws.as_ref()?.send(&event, move |x| x.done()).await;
+    agent_events::Run::start(TOOL_NAME, String::from("x"), json!("y"));
+    ws[0].items.len();
+    (make())(1);
+    Ok(())
+}
+const TOOL_NAME: &str = "search";
+"#,
+        );
+    }
+
+    #[test]
+    fn map_literals() {
+        snapshot(
+            "literals",
+            r#"fn f(id: u32) {
+    let ev = json!({"type": "tool_executing", "data": {"tool_name": "x", "n": 1}, k: 2, "list": [{"a": "b"}]});
+    send(json!({"type": KIND}), Event { kind: "agent_started".into(), payload: json!({"x": "y"}), ..Default::default() });
+    let m = HashMap::from([("type", "agent_thinking"), ("nested", Inner { a: "b" }), (key, "v"), other]);
+    let n = BTreeMap::from_iter([("k", String::from("v"))]);
+}
+const KIND: &str = "agent_completed";
+"#,
+        );
+    }
+
+    #[test]
+    fn bindings_and_index_assigns() {
+        snapshot(
+            "bindings",
+            r#"fn f(ctx: &Ctx) {
+    let m = &ctx.ws;
+    let plain = x;
+    let (a, b) = (ctx.a, ctx.b);
+    if let Some(w) = &self.ctx.websocket { w.send(); }
+    while let Some(item) = queue.pop() { item.go(); }
+    match &ctx.manager { Some(mgr) => mgr.notify(), None => {} }
+    let Some(inner) = ctx.inner.get() else { return };
+    let mut ev = json!({});
+    ev["type"] = "tool_executing".into();
+    ev["data"]["tool_name"] = json!("search");
+    ev[key]["x"] = "y";
+    (*ev)["z"] = "no";
+    ev["w"] = value;
+}
+"#,
+        );
+    }
+
+    #[test]
+    fn items_statics_and_mentions() {
+        snapshot(
+            "items",
+            r#"use std::sync::{Arc, Mutex as M};
+use agent_events::{self, EventSink as Sink};
+use crate::ws::*;
+static MANAGER: Lazy<Arc<M<WebSocketManager>>> = Lazy::new(|| Arc::new(M::new(WebSocketManager::new())));
+lazy_static! { pub static ref GLOBAL: Mutex<Registry> = Mutex::new(Registry::default()); }
+thread_local! { static LOCAL: RefCell<Option<Conn>> = const { RefCell::new(None) }; }
+struct Emitter { sink: Arc<dyn Sink>, f: fn(Event) -> Out }
+enum E { A(Box<Payload>), B { c: Vec<Item> } }
+type Alias = HashMap<String, Value>;
+#[agent_events::handler]
+impl Sink for Emitter {
+    #[tracing::instrument]
+    fn deliver(&self, event: &Event) -> Result<(), SinkError> { agent_events::deliver(event) }
+    const NAME: &'static str = "emitter";
+}
+trait Notifier { fn notify_agent_started(&self, id: &str); fn helper(&self) { self.notify_agent_started("x") } }
+impl<T: Into<String>> Generic<T> where T: Clone { fn new<U: AsRef<str>>(x: U) -> Self { Self::build(x) } }
+impl agent_events::EventSink for Audit { fn deliver(&self) {} }
+mod inner { pub fn nested(x: impl Iterator<Item = Event>) {} }
+fn r#type() { crate::ws::util::call(); Foo::BAR; }
+"#,
+        );
+    }
+
+    #[test]
+    fn control_flow_trees() {
+        snapshot(
+            "control_flow",
+            r#"fn flow(e: &E) -> Result<(), Error> {
+    e.a();
+    if e.b() { e.c()?; } else if e.d() && e.e() { return Err(e.f()); } else { e.g(); }
+    'outer: loop {
+        for x in e.h() { if x.i() { break 'outer; } continue; }
+        while let Some(y) = e.j() { y.k(); }
+        break;
+    }
+    match e.l() { A if e.m() => e.n(), B => {} _ => { e.o(); } }
+    match never {}
+    let v = e.p() || e.q();
+    unsafe { e.r(); }
+    e.s().await?;
+    Ok(())
+}
+"#,
+        );
+    }
+
+    #[test]
+    fn closures_async_and_nested_bodies() {
+        snapshot(
+            "bodies",
+            r#"async fn outer(e: &E) {
+    let c = |a, (b, _)| { e.in_closure(a); };
+    let fut = async move { e.in_async().await };
+    spawn(async { e.spawned() });
+    try_run(|| e.try_it());
+    fn inner() { helper(); }
+    e.after();
+}
+"#,
+        );
+    }
+
+    #[test]
+    fn macros() {
+        snapshot(
+            "macros",
+            r#"fn m(e: &E) {
+    println!("{}", e.formatted());
+    assert_eq!(e.left(), json!({"type": "agent_started"}));
+    vec![e.one(), e.two()];
+    my_macro!(this is not an expression list);
+    macro_rules! local { () => { e.never() }; }
+}
+"#,
+        );
+    }
+
+    #[test]
+    fn comments_of_a_file() {
+        let src = "// head\nfn f() { let s = \"// not\"; /* inline */ }\n  // own line\n";
+        let comments: Vec<(&str, bool)> = crate::comments::rust_comments(src)
+            .iter()
+            .map(|c| (&src[c.span.start..c.span.end], c.own_line))
+            .collect();
+        insta::assert_debug_snapshot!("comments", comments);
+    }
+
+    #[test]
+    fn deep_nesting_is_refused_before_parsing() {
+        for src in [
+            format!("fn f() {{ {}x; }}", "!".repeat(100_000)),
+            format!("fn f() {{ {}1{}; }}", "(".repeat(100_000), ")".repeat(100_000)),
+        ] {
+            let e = parse(&src, &[]).expect_err("too deep");
+            assert!(e.message.contains("nests deeper than"), "{}", e.message);
+        }
+    }
+}
