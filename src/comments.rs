@@ -1,5 +1,10 @@
-//! Finds the comments of a Rust file: `//` and (nested) `/* */`, never the text of string,
-//! raw string, byte string or char literals.
+//! Finds the comments of a file, in either language, as one [`Comment`] type: in Rust `//` and
+//! (nested) `/* */`, never the text of string, raw string, byte string or char literals; in Python
+//! the `#` comments of Ruff's token stream. Also estimates how deep Rust code nests, from the same
+//! lexical view.
+
+use ruff_python_ast::token::{Token, TokenKind};
+use ruff_text_size::Ranged;
 
 use crate::source::Span;
 
@@ -74,6 +79,21 @@ pub fn rust_comments(text: &str) -> Vec<Comment> {
         }
     }
     comments
+}
+
+/// Every comment of a Python file, in order, from the tokens Ruff's parser produced for `text`.
+pub fn python_comments(text: &str, tokens: &[Token]) -> Vec<Comment> {
+    tokens
+        .iter()
+        .filter(|t| t.kind() == TokenKind::Comment)
+        .map(|t| {
+            let span = Span::new(t.start().to_usize(), t.end().to_usize());
+            let line_start = text[..span.start].rfind('\n').map_or(0, |i| i + 1);
+            // A byte-order mark is not code: a comment after it stands on its own line.
+            let before = text[line_start..span.start].trim_start_matches('\u{feff}');
+            Comment { span, own_line: before.trim().is_empty() }
+        })
+        .collect()
 }
 
 /// An upper estimate of how deep the syntax tree of a Rust file nests, and where it is deepest:
@@ -268,6 +288,17 @@ mod tests {
         assert_eq!(texts(src), [("// yes", false)]);
         let esc = r#"let s = "a \" // still string"; // real"#;
         assert_eq!(texts(esc), [("// real", false)]);
+    }
+
+    #[test]
+    fn python_comments_come_from_the_token_stream() {
+        let src = "\u{feff}# head\nx = '# not'  # trailing\n    # indented\n";
+        let parsed = ruff_python_parser::parse_unchecked_source(src, ruff_python_ast::PySourceType::Python);
+        let found: Vec<(&str, bool)> = python_comments(src, parsed.tokens())
+            .iter()
+            .map(|c| (&src[c.span.start..c.span.end], c.own_line))
+            .collect();
+        assert_eq!(found, [("# head", true), ("# trailing", false), ("# indented", true)]);
     }
 
     #[test]

@@ -9,7 +9,6 @@
 
 use std::collections::{HashMap, HashSet};
 
-use ruff_python_ast::token::TokenKind;
 use ruff_python_ast::visitor::{self, Visitor};
 use ruff_python_ast::{
     self as ast, Decorator, ElifElseClause, ExceptHandler, Expr, Parameters, PySourceType, Stmt,
@@ -45,7 +44,7 @@ pub struct Options {
 /// Parses a Python file: its facts, or the first syntax error; and its comments either way.
 pub fn parse(text: &str, options: &Options) -> (Result<Facts, ParseError>, Vec<Comment>) {
     let parsed = parse_unchecked_source(text, PySourceType::Python);
-    let comments = comments(text, parsed.tokens());
+    let comments = crate::comments::python_comments(text, parsed.tokens());
     let error =
         parsed.errors().first().map(|e| ParseError { message: e.error.to_string(), span: span(e.location) });
     // The tree of a file with errors is walked too: the walk measures its depth for the drop.
@@ -167,19 +166,6 @@ impl<'a> Visitor<'a> for Depth {
 
 fn span(range: TextRange) -> Span {
     Span::new(range.start().to_usize(), range.end().to_usize())
-}
-
-fn comments(text: &str, tokens: &[ast::token::Token]) -> Vec<Comment> {
-    tokens
-        .iter()
-        .filter(|t| t.kind() == TokenKind::Comment)
-        .map(|t| {
-            let s = span(t.range());
-            let line_start = text[..s.start].rfind('\n').map_or(0, |i| i + 1);
-            let before = text[line_start..s.start].trim_start_matches('\u{feff}');
-            Comment { span: s, own_line: before.trim().is_empty() }
-        })
-        .collect()
 }
 
 /// `*` matches any run of characters; everything else matches itself.
