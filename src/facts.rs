@@ -328,6 +328,18 @@ impl Node {
     pub fn empty() -> Node {
         Node::Seq(Vec::new())
     }
+
+    /// Whether it is an empty sequence: nothing happens.
+    pub fn is_empty(&self) -> bool {
+        matches!(self, Node::Seq(nodes) if nodes.is_empty())
+    }
+}
+
+impl Default for Node {
+    /// Nothing: an empty sequence.
+    fn default() -> Self {
+        Node::empty()
+    }
 }
 
 /// A point where control leaves.
