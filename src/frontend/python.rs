@@ -16,6 +16,7 @@ use ruff_python_ast::{
 use ruff_python_parser::parse_unchecked_source;
 use ruff_text_size::{Ranged, TextRange};
 
+use super::builder::{branch, drop_deep, grow, seq, too_deep_error, FactsBuilder, Lowering};
 use super::ParseError;
 use crate::comments::Comment;
 use crate::facts::*;
@@ -52,23 +53,21 @@ pub fn parse(text: &str, options: &Options) -> (Result<Facts, ParseError>, Vec<C
     let mut walker = Walker::new(options);
     walker.collect_names(&module.body, true);
     let tree = walker.suite(&module.body);
-    walker.facts.bodies[0].tree = tree;
-    let error = match walker.too_deep {
+    walker.b.set_top_level(tree);
+    let error = match walker.b.too_deep() {
         Some(span) => {
             let depth = Depth::of(&module.body);
             drop_deep(parsed, depth);
-            let message =
-                format!("the code nests deeper than {MAX_NESTING} levels (CPython cannot compile it either)");
-            Some(error.unwrap_or(ParseError { message, span }))
+            Some(error.unwrap_or_else(|| too_deep_error(span, " (CPython cannot compile it either)")))
         }
         None => {
-            drop_deep(parsed, walker.max_depth);
+            drop_deep(parsed, walker.b.max_depth());
             error
         }
     };
     match error {
         Some(e) => (Err(e), comments),
-        None => (Ok(walker.facts), comments),
+        None => (Ok(walker.b.finish()), comments),
     }
 }
 
@@ -130,11 +129,7 @@ impl<'a> Visitor<'a> for Locals {
     }
 }
 
-/// How deep the walk goes: deeper code is a `parse-error`. CPython itself refuses far less
-/// (200 nested brackets, 100 indentation levels).
-const MAX_NESTING: usize = 5_000;
-
-/// Measures the depth of a syntax tree, without limit.
+/// Measures the depth of a syntax tree, without limit (for the drop of a tree the walk refused).
 #[derive(Default)]
 struct Depth {
     current: usize,
@@ -187,45 +182,6 @@ fn wildcard(pattern: &str, text: &str) -> bool {
         }
     }
     true
-}
-
-/// Runs a step of a recursive walk, on a new stack segment when little stack is left: syntax
-/// trees as deep as the file's nesting (`not not … x`, `a.b.c…`) never overflow the stack.
-fn grow<R>(f: impl FnOnce() -> R) -> R {
-    stacker::maybe_grow(128 * 1024, 4 * 1024 * 1024, f)
-}
-
-/// A sequence, flattened: nested sequences are spliced in and empty nodes left out, so that the
-/// tree of an expression without calls is empty however deep the expression is.
-fn seq(nodes: Vec<Node>) -> Node {
-    let mut flat = Vec::with_capacity(nodes.len());
-    for node in nodes {
-        match node {
-            Node::Seq(inner) => flat.extend(inner),
-            node => flat.push(node),
-        }
-    }
-    if flat.len() == 1 {
-        return flat.pop().unwrap_or_else(Node::empty);
-    }
-    Node::Seq(flat)
-}
-
-/// A branch; nothing when no arm does anything.
-fn branch(arms: Vec<Node>) -> Node {
-    if arms.iter().all(|a| matches!(a, Node::Seq(s) if s.is_empty())) {
-        return Node::empty();
-    }
-    Node::Branch(arms)
-}
-
-/// Drops a syntax tree `depth` levels deep on a stack large enough for its recursive drop.
-fn drop_deep<T>(tree: T, depth: usize) {
-    if depth < 1_000 {
-        drop(tree);
-    } else {
-        stacker::grow(depth * 1024 + (1 << 20), move || drop(tree));
-    }
 }
 
 /// The direct child expressions (and annotations) of a node.
@@ -288,67 +244,35 @@ fn decorator_path(d: &Decorator) -> String {
 
 struct Walker<'o> {
     options: &'o Options,
-    facts: Facts,
+    b: FactsBuilder,
     /// Imported names → the dotted path they stand for.
     imports: HashMap<String, Vec<String>>,
     /// Classes and functions defined at module level.
     defined: HashSet<String>,
     /// String constants (`TOOL_EXECUTING = "tool_executing"`), also class-level ones.
     consts: HashMap<String, String>,
-    body: BodyId,
-    class: Option<String>,
     /// Per enclosing `try … finally`: the finally block's tree and the loop depth it is at.
     finally: Vec<(Node, usize)>,
     loops: usize,
     /// Inside the body of a `try` with handlers: a `raise` goes to a handler.
     in_handled_try: usize,
-    /// The current and deepest nesting of the walk.
-    depth: usize,
-    max_depth: usize,
-    /// Where the tree first nests deeper than [`MAX_NESTING`].
-    too_deep: Option<Span>,
     /// The local names of the enclosing functions, innermost last.
     locals: Vec<HashSet<String>>,
 }
 
 impl<'o> Walker<'o> {
     fn new(options: &'o Options) -> Self {
-        let mut facts = Facts::default();
-        facts.bodies.push(Body { name: None, tree: Node::empty() });
         Walker {
             options,
-            facts,
+            b: FactsBuilder::new(),
             imports: HashMap::new(),
             defined: HashSet::new(),
             consts: HashMap::new(),
-            body: 0,
-            class: None,
             finally: Vec::new(),
             loops: 0,
             in_handled_try: 0,
-            depth: 0,
-            max_depth: 0,
-            too_deep: None,
             locals: Vec::new(),
         }
-    }
-
-    /// Whether the walk is as deep as it goes; the first place that is too deep is kept.
-    fn at_limit(&mut self, range: TextRange) -> bool {
-        if self.depth < MAX_NESTING {
-            return false;
-        }
-        self.too_deep.get_or_insert(span(range));
-        true
-    }
-
-    /// One level deeper into the tree (see [`grow`]).
-    fn deeper<R>(&mut self, f: impl FnOnce(&mut Self) -> R) -> R {
-        self.depth += 1;
-        self.max_depth = self.max_depth.max(self.depth);
-        let r = grow(|| f(self));
-        self.depth -= 1;
-        r
     }
 
     /// Imports anywhere in the file (an import inside a function binds for the whole file, as
@@ -455,21 +379,13 @@ impl<'o> Walker<'o> {
         self.locals.iter().any(|scope| scope.contains(name))
     }
 
-    fn mention(&mut self, path: Vec<String>, span: Span, kind: MentionKind) {
-        let in_impl_of = self.class.clone();
-        self.facts.mentions.push(Mention { path, span, kind, in_impl_of });
-    }
-
-    fn with_body(&mut self, name: Option<String>, build: impl FnOnce(&mut Self) -> Node) -> BodyId {
-        let id = self.facts.bodies.len();
-        self.facts.bodies.push(Body { name, tree: Node::empty() });
-        let outer = std::mem::replace(&mut self.body, id);
+    /// A function or lambda body (see [`Lowering::with_body`]): `finally` blocks, loops and
+    /// handled `try`s do not reach into it.
+    fn function_body(&mut self, name: Option<String>, build: impl FnOnce(&mut Self) -> Node) -> BodyId {
         let finally = std::mem::take(&mut self.finally);
         let loops = std::mem::replace(&mut self.loops, 0);
         let handled = std::mem::replace(&mut self.in_handled_try, 0);
-        let tree = build(self);
-        self.facts.bodies[id].tree = tree;
-        self.body = outer;
+        let id = self.with_body(name, build);
         self.finally = finally;
         self.loops = loops;
         self.in_handled_try = handled;
@@ -479,7 +395,7 @@ impl<'o> Walker<'o> {
     // ---- statements ------------------------------------------------------------------------
 
     fn suite(&mut self, suite: &[Stmt]) -> Node {
-        seq(suite.iter().map(|s| self.stmt(s)).collect())
+        seq(suite.iter().map(|s| self.stmt(s)))
     }
 
     fn exprs<'e>(&mut self, exprs: impl IntoIterator<Item = &'e Expr>) -> Vec<Node> {
@@ -501,10 +417,7 @@ impl<'o> Walker<'o> {
     }
 
     fn stmt(&mut self, stmt: &Stmt) -> Node {
-        if self.at_limit(stmt.range()) {
-            return Node::empty();
-        }
-        self.deeper(|w| w.stmt_inner(stmt))
+        self.nested(|_| span(stmt.range()), |w| w.stmt_inner(stmt))
     }
 
     fn stmt_inner(&mut self, stmt: &Stmt) -> Node {
@@ -518,9 +431,9 @@ impl<'o> Walker<'o> {
                 if let Some(args) = &c.arguments {
                     nodes.extend(self.exprs(args.args.iter()));
                 }
-                let outer = self.class.replace(c.name.id.to_string());
+                let outer = self.b.replace_owner(Some(c.name.id.to_string()));
                 nodes.push(self.suite(&c.body));
-                self.class = outer;
+                self.b.replace_owner(outer);
                 seq(nodes)
             }
             Stmt::Return(r) => {
@@ -537,14 +450,14 @@ impl<'o> Walker<'o> {
             Stmt::Break(b) => self.exit(ExitKind::Break(None), b.range),
             Stmt::Continue(c) => self.exit(ExitKind::Continue(None), c.range),
             Stmt::Assign(a) => {
-                let first_new = self.facts.literals.len();
+                let first_new = self.b.next_literal();
                 let value = self.expr(&a.value);
                 let mut nodes = vec![value];
                 for target in &a.targets {
                     nodes.push(self.target(target, &a.value));
-                    self.bind(target, &a.value, first_new);
+                    self.bind_target(target, &a.value, first_new);
                 }
-                if self.body == 0 && self.class.is_none() {
+                if self.b.body() == 0 && self.b.owner().is_none() {
                     for target in &a.targets {
                         if let Expr::Name(n) = target {
                             let ty = self.constructed_type(&a.value);
@@ -556,14 +469,14 @@ impl<'o> Walker<'o> {
             }
             Stmt::AnnAssign(a) => {
                 self.annotation(&a.annotation);
-                let first_new = self.facts.literals.len();
+                let first_new = self.b.next_literal();
                 let mut nodes = Vec::new();
                 if let Some(value) = &a.value {
                     nodes.push(self.expr(value));
                     nodes.push(self.target(&a.target, value));
-                    self.bind(&a.target, value, first_new);
+                    self.bind_target(&a.target, value, first_new);
                 }
-                if self.body == 0 && self.class.is_none() {
+                if self.b.body() == 0 && self.b.owner().is_none() {
                     if let Expr::Name(n) = &*a.target {
                         let ty = self
                             .annotated_type(&a.annotation)
@@ -606,10 +519,10 @@ impl<'o> Walker<'o> {
             Stmt::With(w) => {
                 let mut nodes = Vec::new();
                 for item in &w.items {
-                    let first_new = self.facts.literals.len();
+                    let first_new = self.b.next_literal();
                     nodes.push(self.expr(&item.context_expr));
                     if let Some(vars) = &item.optional_vars {
-                        self.bind(vars, &item.context_expr, first_new);
+                        self.bind_target(vars, &item.context_expr, first_new);
                     }
                 }
                 nodes.push(self.suite(&w.body));
@@ -660,7 +573,7 @@ impl<'o> Walker<'o> {
             Stmt::Import(i) => {
                 for alias in &i.names {
                     let path = alias.name.id.split('.').map(str::to_owned).collect();
-                    self.mention(path, span(alias.name.range), MentionKind::Import);
+                    self.b.mention(path, span(alias.name.range), MentionKind::Import);
                 }
                 Node::empty()
             }
@@ -673,7 +586,7 @@ impl<'o> Walker<'o> {
                 for alias in &i.names {
                     let mut path = module.clone();
                     path.push(alias.name.id.to_string());
-                    self.mention(path, span(alias.name.range), MentionKind::Import);
+                    self.b.mention(path, span(alias.name.range), MentionKind::Import);
                 }
                 Node::empty()
             }
@@ -688,8 +601,8 @@ impl<'o> Walker<'o> {
 
     fn clauses(&mut self, clauses: &[ElifElseClause]) -> Node {
         match clauses.first() {
-            Some(first) if self.at_limit(first.range) => Node::empty(),
-            _ => self.deeper(|w| w.clauses_inner(clauses)),
+            Some(first) => self.nested(|_| span(first.range), |w| w.clauses_inner(clauses)),
+            None => Node::empty(),
         }
     }
 
@@ -709,8 +622,8 @@ impl<'o> Walker<'o> {
     /// A function definition: its facts and body; the node of its decorators.
     fn function(&mut self, f: &ast::StmtFunctionDef) -> Node {
         let attrs: Vec<String> = f.decorator_list.iter().map(decorator_path).collect();
-        let decorators = seq(f.decorator_list.iter().map(|d| self.expr(&d.expression)).collect());
-        let in_class = self.class.is_some();
+        let decorators = seq(f.decorator_list.iter().map(|d| self.expr(&d.expression)));
+        let in_class = self.b.owner().is_some();
         let is_static = attrs.iter().any(|a| a == "staticmethod");
         let is_class = attrs.iter().any(|a| a == "classmethod");
         let params = self.parameters(&f.parameters);
@@ -721,8 +634,8 @@ impl<'o> Walker<'o> {
             self.annotation(returns);
         }
         let name = f.name.id.to_string();
-        let owner = if in_class { self.class.clone() } else { None };
-        self.facts.fns.push(FnDef {
+        let owner = self.b.owner().map(str::to_owned);
+        self.b.facts_mut().fns.push(FnDef {
             name: name.clone(),
             name_span: span(f.name.range),
             owner,
@@ -732,16 +645,16 @@ impl<'o> Walker<'o> {
             extent: Some(Span::new(f.name.range.start().to_usize(), f.range.end().to_usize())),
             attrs,
         });
-        let class = self.class.take();
+        let class = self.b.replace_owner(None);
         let mut locals = Locals::default();
         f.parameters.iter().for_each(|p| {
             locals.0.insert(p.name().id.to_string());
         });
         locals.visit_body(&f.body);
         self.locals.push(locals.0);
-        self.with_body(Some(name), |w| w.suite(&f.body));
+        self.function_body(Some(name), |w| w.suite(&f.body));
         self.locals.pop();
-        self.class = class;
+        self.b.replace_owner(class);
         decorators
     }
 
@@ -762,7 +675,7 @@ impl<'o> Walker<'o> {
 
     /// A module-level variable; `ty` is the class it is built from or annotated with.
     fn static_item(&mut self, name: &ast::ExprName, ty: Option<String>) {
-        self.facts.statics.push(StaticItem {
+        self.b.facts_mut().statics.push(StaticItem {
             name: name.id.to_string(),
             name_span: span(name.range),
             type_name: ty,
@@ -805,13 +718,11 @@ impl<'o> Walker<'o> {
         }
     }
 
-    /// Records what an assignment target binds from `value`: a literal's binding name, or a
-    /// member chain.
-    fn bind(&mut self, target: &Expr, value: &Expr, first_new: usize) {
-        let Expr::Name(n) = target else { return };
-        let literal = self.literal_of(first_new, value);
-        let chain = if literal.is_none() { self.chain(value) } else { None };
-        self.facts.bind(n.id.to_string(), literal, chain, self.body);
+    /// Records what an assignment target binds from `value` (see [`Lowering::bind`]).
+    fn bind_target(&mut self, target: &Expr, value: &Expr, first_new: usize) {
+        if let Expr::Name(n) = target {
+            self.bind(n.id.to_string(), first_new, value);
+        }
     }
 
     /// Walks an assignment target; `ev["k"] = v` and `ev["data"]["k"] = v` are index assigns.
@@ -820,22 +731,18 @@ impl<'o> Walker<'o> {
             let mut keys = Vec::new();
             let mut e = target;
             while let Expr::Subscript(s) = e {
-                match &*s.slice {
-                    Expr::StringLiteral(k) => keys.push(k.value.to_str().to_owned()),
-                    _ => keys.clear(),
-                }
+                keys.push(match &*s.slice {
+                    Expr::StringLiteral(k) => Some(k.value.to_str().to_owned()),
+                    _ => None,
+                });
                 e = &s.value;
             }
-            if let (Expr::Name(n), false) = (e, keys.is_empty()) {
-                keys.reverse();
-                self.facts.index_assigns.push(IndexAssign {
-                    binding: n.id.to_string(),
-                    keys,
-                    span: Span::new(target.start().to_usize(), value.end().to_usize()),
-                    body: self.body,
-                    value: self.str_value(value),
-                });
-            }
+            let root = match e {
+                Expr::Name(n) => Some(n.id.to_string()),
+                _ => None,
+            };
+            let whole = Span::new(target.start().to_usize(), value.end().to_usize());
+            self.index_assign(root, keys, value, |_| whole);
         }
         match target {
             Expr::Name(_) => Node::empty(),
@@ -844,16 +751,14 @@ impl<'o> Walker<'o> {
     }
 
     fn annotation(&mut self, e: &Expr) {
-        if !self.at_limit(e.range()) {
-            self.deeper(|w| w.annotation_inner(e))
-        }
+        self.nested(|_| span(e.range()), |w| w.annotation_inner(e))
     }
 
     fn annotation_inner(&mut self, e: &Expr) {
         match e {
             Expr::Name(_) | Expr::Attribute(_) => {
                 if let Some(path) = self.item_path(e) {
-                    self.mention(path, span(e.range()), MentionKind::Type);
+                    self.b.mention(path, span(e.range()), MentionKind::Type);
                 }
             }
             Expr::StringLiteral(_) => {}
@@ -881,10 +786,7 @@ impl<'o> Walker<'o> {
     // ---- expressions -----------------------------------------------------------------------
 
     fn expr(&mut self, e: &Expr) -> Node {
-        if self.at_limit(e.range()) {
-            return Node::empty();
-        }
-        self.deeper(|w| w.expr_inner(e))
+        self.nested(|_| span(e.range()), |w| w.expr_inner(e))
     }
 
     fn expr_inner(&mut self, e: &Expr) -> Node {
@@ -893,13 +795,13 @@ impl<'o> Walker<'o> {
             Expr::Dict(d) => self.dict(d),
             Expr::Name(n) => {
                 if let Some(path) = self.item_path(e) {
-                    self.mention(path, span(n.range), MentionKind::Expr);
+                    self.b.mention(path, span(n.range), MentionKind::Expr);
                 }
                 Node::empty()
             }
             Expr::Attribute(a) => {
                 if let Some(path) = self.item_path(e) {
-                    self.mention(path, span(a.range), MentionKind::Expr);
+                    self.b.mention(path, span(a.range), MentionKind::Expr);
                     return Node::empty();
                 }
                 self.expr(&a.value)
@@ -907,8 +809,8 @@ impl<'o> Walker<'o> {
             Expr::BoolOp(b) => {
                 let mut values = b.values.iter();
                 let first = values.next().map_or_else(Node::empty, |v| self.expr(v));
-                let rest = seq(values.map(|v| self.expr(v)).collect());
-                seq(vec![first, branch(vec![Node::empty(), rest])])
+                let rest = seq(values.map(|v| self.expr(v)));
+                seq([first, branch([Node::empty(), rest])])
             }
             Expr::If(i) => {
                 let test = self.expr(&i.test);
@@ -917,16 +819,16 @@ impl<'o> Walker<'o> {
                 seq(vec![test, branch(vec![body, orelse])])
             }
             Expr::Named(n) => {
-                let first_new = self.facts.literals.len();
+                let first_new = self.b.next_literal();
                 let value = self.expr(&n.value);
-                self.bind(&n.target, &n.value, first_new);
+                self.bind_target(&n.target, &n.value, first_new);
                 value
             }
             Expr::Lambda(l) => {
                 if let Some(p) = &l.parameters {
                     self.parameters(p);
                 }
-                self.with_body(None, |w| w.expr(&l.body));
+                self.function_body(None, |w| w.expr(&l.body));
                 Node::empty()
             }
             Expr::ListComp(_) | Expr::SetComp(_) | Expr::DictComp(_) | Expr::Generator(_) => {
@@ -951,52 +853,31 @@ impl<'o> Walker<'o> {
         }
     }
 
-    /// The literal `e` is, when it is a dict literal created since `first_new`.
-    fn literal_of(&self, first_new: usize, e: &Expr) -> Option<usize> {
-        let e = match e {
-            Expr::Await(a) => &*a.value,
-            e => e,
-        };
-        let whole = span(e.range());
-        (first_new..self.facts.literals.len()).find(|i| self.facts.literals[*i].span == whole)
-    }
-
-    fn new_literal(&mut self, span: Span) -> usize {
-        let idx = self.facts.literals.len();
-        self.facts.literals.push(MapLiteral {
-            span,
-            kind: LiteralKind::Dict,
-            entries: Vec::new(),
-            complete: true,
-            binding: None,
-            parent: None,
-            body: self.body,
-        });
-        idx
-    }
-
     /// A dict literal: its keys and values are walked, nested dicts and strings linked into
     /// its entries.
     fn dict(&mut self, d: &ast::ExprDict) -> Node {
-        let idx = self.new_literal(span(d.range));
+        let idx = self.b.new_literal(span(d.range), LiteralKind::Dict);
         let mut values = Vec::new();
         let mut nodes = Vec::new();
         for item in &d.items {
             match &item.key {
                 Some(Expr::StringLiteral(k)) => {
-                    values.push((Some(self.facts.literals[idx].entries.len()), &item.value));
-                    self.facts.literals[idx].entries.push(Entry {
-                        key: k.value.to_str().to_owned(),
-                        key_span: span(k.range),
-                        value: Value::Other,
-                        value_span: span(item.value.range()),
-                    });
+                    let entry = self.b.push_entry(
+                        idx,
+                        Entry {
+                            key: k.value.to_str().to_owned(),
+                            key_span: span(k.range),
+                            value: Value::Other,
+                            value_span: span(item.value.range()),
+                        },
+                    );
+                    values.push((Some(entry), &item.value));
                 }
                 key => {
                     if let Some(key) = key {
                         nodes.push(self.expr(key));
                     }
-                    self.facts.literals[idx].complete = false;
+                    self.b.incomplete(idx);
                     values.push((None, &item.value));
                 }
             }
@@ -1006,24 +887,162 @@ impl<'o> Walker<'o> {
         seq(nodes)
     }
 
-    /// Walks entry values, linking nested dicts and strings into the literal's entries.
+    /// Walks entry values, linking nested dicts and strings into the literal's entries (see
+    /// [`Lowering::entry_value`]).
     fn dict_values(&mut self, idx: usize, values: &[(Option<usize>, &Expr)]) -> Vec<Node> {
         let mut nodes = Vec::new();
         for (entry, value) in values {
-            let first_new = self.facts.literals.len();
-            nodes.push(self.expr(value));
-            let Some(entry) = entry else { continue };
-            let v = if let Some(child) = self.literal_of(first_new, value) {
-                self.facts.literals[child].parent = Some(idx);
-                Value::Map(child)
-            } else if let Some((s, sp)) = self.str_value(value) {
-                Value::Str(s, sp)
-            } else {
-                Value::Other
-            };
-            self.facts.literals[idx].entries[*entry].value = v;
+            match entry {
+                Some(entry) => {
+                    let (node, v) = self.entry_value(idx, value);
+                    nodes.push(node);
+                    self.b.set_entry_value(idx, *entry, v);
+                }
+                None => nodes.push(self.expr(value)),
+            }
         }
         nodes
+    }
+
+    /// Whether `a` in `a.b(…)` makes it a path call: a dotted name whose root is an item.
+    fn is_path_root(&self, e: &Expr) -> bool {
+        dotted(e).is_some_and(|path| self.is_item(&path[0]))
+    }
+
+    fn call(&mut self, c: &ast::ExprCall) -> Node {
+        let whole = span(c.range());
+        let mut nodes = Vec::new();
+        let (path, receiver, name, name_span) = match &*c.func {
+            Expr::Name(n) => {
+                let path = self.resolve(n.id.as_str());
+                if self.is_item(n.id.as_str()) {
+                    self.b.mention(path.clone(), span(n.range), MentionKind::Expr);
+                }
+                (Some(path.clone()), None, path.last().cloned().unwrap_or_default(), span(n.range))
+            }
+            Expr::Attribute(a) if self.is_path_root(&a.value) => {
+                let dotted_path = dotted(&a.value).unwrap_or_default();
+                let mut path = self.resolve(&dotted_path[0]);
+                path.extend(dotted_path[1..].iter().cloned());
+                path.push(a.attr.id.to_string());
+                if self.imports.contains_key(&dotted_path[0]) || self.defined.contains(&dotted_path[0]) {
+                    self.b.mention(path[..path.len() - 1].to_vec(), span(a.value.range()), MentionKind::Expr);
+                }
+                (Some(path), None, a.attr.id.to_string(), span(a.attr.range))
+            }
+            Expr::Attribute(a) => {
+                nodes.push(self.expr(&a.value));
+                (None, self.chain(&a.value), a.attr.id.to_string(), span(a.attr.range))
+            }
+            other => {
+                nodes.push(self.expr(other));
+                (None, None, String::new(), span(other.range()))
+            }
+        };
+        if path.as_ref().is_some_and(|p| p.len() == 1 && p[0] == "dict") {
+            return self.dict_call(c, nodes);
+        }
+        let skip_args = is_mock_assertion(&name);
+        let mut args = Vec::new();
+        if !skip_args {
+            let values = c.arguments.args.iter().chain(c.arguments.keywords.iter().map(|k| &k.value));
+            for value in values {
+                let first_new = self.b.next_literal();
+                let next_body = self.b.next_body();
+                nodes.push(self.expr(value));
+                let closure = match value {
+                    Expr::Lambda(l) => Some((
+                        next_body,
+                        l.parameters.iter().flat_map(|p| p.iter()).map(|p| p.name().id.to_string()).collect(),
+                    )),
+                    _ => None,
+                };
+                args.push(Arg {
+                    span: span(value.range()),
+                    str_lit: self.str_value(value),
+                    ident: match value {
+                        Expr::Name(n) => Some(n.id.to_string()),
+                        _ => None,
+                    },
+                    literal: self.literal_of(first_new, value),
+                    closure,
+                });
+            }
+        }
+        let canonical = match (&path, &receiver) {
+            (None, Some(_)) => self.is_canonical_call(&c.func),
+            _ => false,
+        };
+        let body = self.b.body();
+        nodes.push(self.b.call(Call { span: whole, name, name_span, path, receiver, args, body, canonical }));
+        seq(nodes)
+    }
+
+    /// `dict(type="tool_executing", …)`: a dict literal with the keywords as keys.
+    fn dict_call(&mut self, c: &ast::ExprCall, mut nodes: Vec<Node>) -> Node {
+        let idx = self.b.new_literal(span(c.range()), LiteralKind::Dict);
+        if !c.arguments.args.is_empty() {
+            self.b.incomplete(idx);
+        }
+        nodes.extend(self.exprs(c.arguments.args.iter()));
+        let mut values = Vec::new();
+        for k in &c.arguments.keywords {
+            match &k.arg {
+                Some(name) => {
+                    let entry = self.b.push_entry(
+                        idx,
+                        Entry {
+                            key: name.id.to_string(),
+                            key_span: span(name.range),
+                            value: Value::Other,
+                            value_span: span(k.value.range()),
+                        },
+                    );
+                    values.push((Some(entry), &k.value));
+                }
+                None => {
+                    self.b.incomplete(idx);
+                    values.push((None, &k.value));
+                }
+            }
+        }
+        nodes.extend(self.dict_values(idx, &values));
+        nodes.push(Node::Literal(idx));
+        seq(nodes)
+    }
+
+    /// Whether a method call matches one of the configured canonical call patterns.
+    fn is_canonical_call(&self, func: &Expr) -> bool {
+        if self.options.canonical_calls.is_empty() {
+            return false;
+        }
+        let Some(path) = dotted(func) else { return false };
+        let written = path.join(".");
+        self.options.canonical_calls.iter().any(|p| wildcard(p, &written))
+    }
+}
+
+impl Lowering for Walker<'_> {
+    type Expr = Expr;
+
+    fn builder(&mut self) -> &mut FactsBuilder {
+        &mut self.b
+    }
+
+    fn built(&self) -> &FactsBuilder {
+        &self.b
+    }
+
+    fn lower_expr(&mut self, e: &Expr) -> Node {
+        self.expr(e)
+    }
+
+    /// An awaited expression's value is the awaited one's.
+    fn value_span(&self, e: &Expr) -> Span {
+        match e {
+            Expr::Await(a) => span(a.value.range()),
+            e => span(e.range()),
+        }
     }
 
     /// The value of a string literal (not an f-string), or of a string constant of the file.
@@ -1095,131 +1114,6 @@ impl<'o> Walker<'o> {
             })
             .collect();
         Some(Chain { root, root_span, segs })
-    }
-
-    /// Whether `a` in `a.b(…)` makes it a path call: a dotted name whose root is an item.
-    fn is_path_root(&self, e: &Expr) -> bool {
-        dotted(e).is_some_and(|path| self.is_item(&path[0]))
-    }
-
-    fn call(&mut self, c: &ast::ExprCall) -> Node {
-        let whole = span(c.range());
-        let mut nodes = Vec::new();
-        let (path, receiver, name, name_span) = match &*c.func {
-            Expr::Name(n) => {
-                let path = self.resolve(n.id.as_str());
-                if self.is_item(n.id.as_str()) {
-                    self.mention(path.clone(), span(n.range), MentionKind::Expr);
-                }
-                (Some(path.clone()), None, path.last().cloned().unwrap_or_default(), span(n.range))
-            }
-            Expr::Attribute(a) if self.is_path_root(&a.value) => {
-                let dotted_path = dotted(&a.value).unwrap_or_default();
-                let mut path = self.resolve(&dotted_path[0]);
-                path.extend(dotted_path[1..].iter().cloned());
-                path.push(a.attr.id.to_string());
-                if self.imports.contains_key(&dotted_path[0]) || self.defined.contains(&dotted_path[0]) {
-                    self.mention(path[..path.len() - 1].to_vec(), span(a.value.range()), MentionKind::Expr);
-                }
-                (Some(path), None, a.attr.id.to_string(), span(a.attr.range))
-            }
-            Expr::Attribute(a) => {
-                nodes.push(self.expr(&a.value));
-                (None, self.chain(&a.value), a.attr.id.to_string(), span(a.attr.range))
-            }
-            other => {
-                nodes.push(self.expr(other));
-                (None, None, String::new(), span(other.range()))
-            }
-        };
-        if path.as_ref().is_some_and(|p| p.len() == 1 && p[0] == "dict") {
-            return self.dict_call(c, nodes);
-        }
-        let skip_args = is_mock_assertion(&name);
-        let mut args = Vec::new();
-        if !skip_args {
-            let values = c.arguments.args.iter().chain(c.arguments.keywords.iter().map(|k| &k.value));
-            for value in values {
-                let first_new = self.facts.literals.len();
-                let next_body = self.facts.bodies.len();
-                nodes.push(self.expr(value));
-                let closure = match value {
-                    Expr::Lambda(l) => Some((
-                        next_body,
-                        l.parameters.iter().flat_map(|p| p.iter()).map(|p| p.name().id.to_string()).collect(),
-                    )),
-                    _ => None,
-                };
-                args.push(Arg {
-                    span: span(value.range()),
-                    str_lit: self.str_value(value),
-                    ident: match value {
-                        Expr::Name(n) => Some(n.id.to_string()),
-                        _ => None,
-                    },
-                    literal: self.literal_of(first_new, value),
-                    closure,
-                });
-            }
-        }
-        let canonical = match (&path, &receiver) {
-            (None, Some(_)) => self.is_canonical_call(&c.func),
-            _ => false,
-        };
-        let idx = self.facts.calls.len();
-        self.facts.calls.push(Call {
-            span: whole,
-            name,
-            name_span,
-            path,
-            receiver,
-            args,
-            body: self.body,
-            canonical,
-        });
-        nodes.push(Node::Call(idx));
-        seq(nodes)
-    }
-
-    /// `dict(type="tool_executing", …)`: a dict literal with the keywords as keys.
-    fn dict_call(&mut self, c: &ast::ExprCall, mut nodes: Vec<Node>) -> Node {
-        let idx = self.new_literal(span(c.range()));
-        if !c.arguments.args.is_empty() {
-            self.facts.literals[idx].complete = false;
-        }
-        nodes.extend(self.exprs(c.arguments.args.iter()));
-        let mut values = Vec::new();
-        for k in &c.arguments.keywords {
-            match &k.arg {
-                Some(name) => {
-                    let entry = self.facts.literals[idx].entries.len();
-                    self.facts.literals[idx].entries.push(Entry {
-                        key: name.id.to_string(),
-                        key_span: span(name.range),
-                        value: Value::Other,
-                        value_span: span(k.value.range()),
-                    });
-                    values.push((Some(entry), &k.value));
-                }
-                None => {
-                    self.facts.literals[idx].complete = false;
-                    values.push((None, &k.value));
-                }
-            }
-        }
-        nodes.extend(self.dict_values(idx, &values));
-        nodes.push(Node::Literal(idx));
-        seq(nodes)
-    }
-
-    /// Whether a method call matches one of the configured canonical call patterns.
-    fn is_canonical_call(&self, func: &Expr) -> bool {
-        if self.options.canonical_calls.is_empty() {
-            return false;
-        }
-        let Some(path) = dotted(func) else { return false };
-        let written = path.join(".");
-        self.options.canonical_calls.iter().any(|p| wildcard(p, &written))
     }
 }
 
@@ -1454,7 +1348,7 @@ def helper(x: list[WSM] | None = None):
             assert!(e.message.contains("nests deeper"), "{}", e.message);
         }
         // Deep but within the limit: linted.
-        let src = format!("x = {}y\nnotify_agent_started()\n", "not ".repeat(4_000));
+        let src = format!("x = {}y\nnotify_agent_started()\n", "not ".repeat(1_500));
         assert_eq!(facts(&src).calls.len(), 1);
     }
 
