@@ -31,18 +31,6 @@ pub struct Facts {
     pub impl_attrs: Vec<(String, Vec<String>)>,
 }
 
-impl Facts {
-    /// Records what a name is bound to: the map literal it names, else the member chain of its
-    /// value (when the chain has at least one access).
-    pub fn bind(&mut self, name: String, literal: Option<usize>, chain: Option<Chain>, body: BodyId) {
-        if let Some(lit) = literal {
-            self.literals[lit].binding = Some(name);
-        } else if let Some(chain) = chain.filter(|c| !c.segs.is_empty()) {
-            self.bindings.push(Binding { name, chain, body });
-        }
-    }
-}
-
 /// Identifies the body a fact occurs in.
 pub type BodyId = usize;
 
