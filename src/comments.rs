@@ -98,8 +98,9 @@ pub fn python_comments(text: &str, tokens: &[Token]) -> Vec<Comment> {
 
 /// An upper estimate of how deep the syntax tree of a Rust file nests, and where it is deepest:
 /// brackets nest, and within one bracket level each operator since the last `,`, `;` or closed
-/// block (`!!x`, `a + b + c`, `a.b().c()`) may add a level. Comments and literals are skipped.
-/// Used to refuse, before parsing, code too deep for a recursive parser.
+/// block (`!!x`, `a + b + c`, `a.b().c()`, `x @ y`) and each `return`, `break` and `yield` (whose
+/// values `syn` parses recursively) may add a level. Comments and literals are skipped. Used to
+/// refuse, before parsing, code too deep for a recursive parser.
 pub fn rust_nesting(text: &str) -> (usize, usize) {
     let bytes = text.as_bytes();
     // Per open bracket: the depth at which it starts and the operators of its current segment.
@@ -136,7 +137,25 @@ pub fn rust_nesting(text: &str) -> (usize, usize) {
                 continue;
             }
             b'r' | b'b' | b'c' if !prev_is_ident(bytes, i) => {
+                let start = i;
                 i = skip_prefixed_literal(bytes, i);
+                if matches!(&bytes[start..i], b"return" | b"break") {
+                    let last = stack.len() - 1;
+                    stack[last].1 += 1;
+                    note(&stack, start, &mut max, &mut at);
+                }
+                continue;
+            }
+            b'y' if !prev_is_ident(bytes, i) => {
+                let start = i;
+                while i < bytes.len() && (bytes[i].is_ascii_alphanumeric() || bytes[i] == b'_') {
+                    i += 1;
+                }
+                if &bytes[start..i] == b"yield" {
+                    let last = stack.len() - 1;
+                    stack[last].1 += 1;
+                    note(&stack, start, &mut max, &mut at);
+                }
                 continue;
             }
             b'\'' => {
@@ -161,20 +180,25 @@ pub fn rust_nesting(text: &str) -> (usize, usize) {
                 stack[last].1 = 0;
             }
             b'!' | b'-' | b'*' | b'&' | b'+' | b'/' | b'%' | b'^' | b'|' | b'<' | b'>' | b'=' | b'.'
-            | b'?' => {
+            | b'?' | b'@' => {
                 let last = stack.len() - 1;
                 stack[last].1 += 1;
             }
             _ => {}
         }
-        let (base, ops) = stack[stack.len() - 1];
-        if base + ops > max {
-            max = base + ops;
-            at = i;
-        }
+        note(&stack, i, &mut max, &mut at);
         i += 1;
     }
     (max, at)
+}
+
+/// Keeps the deepest level reached so far, and where.
+fn note(stack: &[(usize, usize)], i: usize, max: &mut usize, at: &mut usize) {
+    let (base, ops) = stack[stack.len() - 1];
+    if base + ops > *max {
+        *max = base + ops;
+        *at = i;
+    }
 }
 
 fn prev_is_ident(bytes: &[u8], i: usize) -> bool {
@@ -299,6 +323,17 @@ mod tests {
             .map(|c| (&src[c.span.start..c.span.end], c.own_line))
             .collect();
         assert_eq!(found, [("# head", true), ("# trailing", false), ("# indented", true)]);
+    }
+
+    #[test]
+    fn nesting_counts_brackets_operators_and_value_keywords() {
+        assert_eq!(rust_nesting("fn f() { a + b + c; }").0, 3);
+        assert_eq!(rust_nesting("fn f() { let s = \"((((\"; } // ((((").0, 2);
+        assert_eq!(rust_nesting("fn f() { return return 1; }").0, 3);
+        assert_eq!(rust_nesting("fn f() { yield yield 1; }").0, 3);
+        assert_eq!(rust_nesting("fn f() { let a @ b @ c = 1; }").0, 4);
+        // Identifiers that merely start like a keyword do not count.
+        assert_eq!(rust_nesting("fn f() { returns; breaker; yielded; }").0, 1);
     }
 
     #[test]

@@ -1629,9 +1629,15 @@ fn r#type() { crate::ws::util::call(); Foo::BAR; }
 
     #[test]
     fn deep_nesting_is_refused_before_parsing() {
+        // `syn` parses the values of `return`, `break` and `yield`, and the subpatterns of `@`,
+        // recursively: these count as levels too.
         for src in [
             format!("fn f() {{ {}x; }}", "!".repeat(100_000)),
             format!("fn f() {{ {}1{}; }}", "(".repeat(100_000), ")".repeat(100_000)),
+            format!("fn f() {{ {}1; }}", "return ".repeat(100_000)),
+            format!("fn f() {{ loop {{ {}1; }} }}", "break ".repeat(100_000)),
+            format!("fn f() {{ {}1; }}", "yield ".repeat(100_000)),
+            format!("fn f() {{ let {}a = 1; }}", "a @ ".repeat(100_000)),
         ] {
             let e = parse(&src, &[]).expect_err("too deep");
             assert!(e.message.contains("nests deeper than"), "{}", e.message);
