@@ -23,8 +23,9 @@ pub struct Facts {
     pub fns: Vec<FnDef>,
     /// Path mentions: imports, type paths, expression paths, after alias resolution.
     pub mentions: Vec<Mention>,
-    /// Types that implement the runtime's `EventSink` trait.
-    pub sink_impls: Vec<String>,
+    /// `impl Trait for Type` blocks: the type and the trait, each by its last path segment as
+    /// written (`impl agent_events::EventSink for Audit` is `("Audit", "EventSink")`).
+    pub trait_impls: Vec<(String, String)>,
     /// One control-flow tree per function, closure and async body.
     pub bodies: Vec<Body>,
     /// The attribute paths on `impl` blocks, by the self type (`agent_events`).
@@ -507,8 +508,8 @@ pub(crate) mod render {
     }
 
     fn render_extra(facts: &Facts, o: &mut String) {
-        if !facts.sink_impls.is_empty() {
-            let _ = writeln!(o, "sink impls: {}", facts.sink_impls.join(", "));
+        for (ty, trait_name) in &facts.trait_impls {
+            let _ = writeln!(o, "trait impl: {ty}: {trait_name}");
         }
         for (ty, attrs) in &facts.impl_attrs {
             let _ = writeln!(o, "impl attrs: {ty} [{}]", attrs.join(", "));

@@ -200,6 +200,11 @@ impl FactsBuilder {
         self.facts.mentions.push(Mention { path, span, kind, in_impl_of });
     }
 
+    /// Records that `ty` implements `trait_name`.
+    pub fn trait_impl(&mut self, ty: String, trait_name: String) {
+        self.facts.trait_impls.push((ty, trait_name));
+    }
+
     /// Records a call; its node.
     pub fn call(&mut self, call: Call) -> Node {
         let idx = self.facts.calls.len();

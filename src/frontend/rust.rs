@@ -638,9 +638,7 @@ impl<'a> Walker<'a> {
                     self.b.mention(resolved, span, MentionKind::Type);
                 }
                 if let (Some(t), Some(s)) = (&trait_name, &self_name) {
-                    if t == "EventSink" {
-                        self.b.facts_mut().sink_impls.push(s.clone());
-                    }
+                    self.b.trait_impl(s.clone(), t.clone());
                 }
                 if let Some(name) = &self_name {
                     let attrs = i.attrs.iter().map(attr_path).collect();
