@@ -16,6 +16,10 @@ use crate::source::Span;
 /// same limit to its pre-parse estimate ([`super::rust::check_nesting`]).
 pub const MAX_NESTING: usize = 2_000;
 
+/// The longest member chain (`a.b().c?…`) a front-end follows: real code stays far below it,
+/// and a call keeps its receiver's chain, so longer ones would cost their square.
+pub const MAX_CHAIN: usize = 64;
+
 /// Below this much stack, a nested step runs on a new stack segment.
 const RED_ZONE: usize = 128 * 1024;
 
@@ -323,6 +327,9 @@ pub trait Lowering: Sized {
     /// Walks an expression: its node in the current body's tree.
     fn lower_expr(&mut self, e: &Self::Expr) -> Node;
 
+    /// The span of an expression, from its first token to its last.
+    fn span(&self, e: &Self::Expr) -> Span;
+
     /// The span of the expression whose value `e` really is (through `&`, parentheses, `await`
     /// and the like): what a literal it is spans.
     fn value_span(&self, e: &Self::Expr) -> Span;
@@ -395,6 +402,29 @@ pub trait Lowering: Sized {
             None => Value::Other,
         };
         (node, value)
+    }
+
+    /// Walks a call argument: its node, and the argument as the rules see it — the string it is,
+    /// the literal it is, its name when it is a plain variable (`ident`), and, when it is a
+    /// closure with the parameters `closure`, the closure's body: the first body opened while
+    /// the argument is walked.
+    fn arg(
+        &mut self,
+        value: &Self::Expr,
+        ident: Option<String>,
+        closure: Option<Vec<String>>,
+    ) -> (Node, Arg) {
+        let since = self.built().next_literal();
+        let next_body = self.built().next_body();
+        let node = self.lower_expr(value);
+        let arg = Arg {
+            span: self.span(value),
+            str_lit: self.str_value(value),
+            ident,
+            literal: self.literal_of(since, value),
+            closure: closure.map(|params| (next_body, params)),
+        };
+        (node, arg)
     }
 
     /// Records `root[k1][k2]… = value` if it is an index path ([`FactsBuilder::is_index_path`]);
@@ -470,6 +500,8 @@ mod tests {
         Field(&'static str, &'static str, Span),
         /// `await e`: its value is `e`'s.
         Await(Box<Toy>),
+        /// A closure: its body is a body of its own.
+        Lambda(Span, Box<Toy>),
         /// Anything else.
         Other(Span),
     }
@@ -477,7 +509,11 @@ mod tests {
     impl Toy {
         fn span(&self) -> Span {
             match self {
-                Toy::Str(_, s) | Toy::Dict(s, _) | Toy::Field(_, _, s) | Toy::Other(s) => *s,
+                Toy::Str(_, s)
+                | Toy::Dict(s, _)
+                | Toy::Field(_, _, s)
+                | Toy::Lambda(s, _)
+                | Toy::Other(s) => *s,
                 Toy::Await(e) => e.span(),
             }
         }
@@ -515,8 +551,16 @@ mod tests {
                     seq(nodes)
                 }
                 Toy::Await(inner) => self.lower_expr(inner),
+                Toy::Lambda(_, body) => {
+                    self.with_body(None, |w| w.lower_expr(body));
+                    Node::empty()
+                }
                 _ => Node::empty(),
             }
+        }
+
+        fn span(&self, e: &Toy) -> Span {
+            e.span()
         }
 
         fn value_span(&self, e: &Toy) -> Span {
@@ -601,6 +645,25 @@ mod tests {
             ("ev", ["data".to_owned(), "type".to_owned()].as_slice())
         );
         assert_eq!(assign.value.as_ref().map(|v| v.0.as_str()), Some("tool_executing"));
+    }
+
+    #[test]
+    fn arguments_know_their_string_literal_and_closure_body() {
+        let mut w = ToyWalker::default();
+        w.with_body(None, |_| Node::empty());
+        let (node, s) = w.arg(&Toy::Str("tool_executing", sp(0, 16)), None, None);
+        assert!(node.is_empty());
+        assert_eq!(s.str_lit.map(|(s, _)| s).as_deref(), Some("tool_executing"));
+        let (node, d) = w.arg(&Toy::Dict(sp(20, 30), Vec::new()), Some("ev".into()), None);
+        assert_eq!(
+            (shape(&node).as_str(), d.literal, d.ident.as_deref(), d.span),
+            ("l0", Some(0), Some("ev"), sp(20, 30))
+        );
+        let lambda = Toy::Lambda(sp(40, 60), Box::new(Toy::Dict(sp(50, 60), Vec::new())));
+        let (_, c) = w.arg(&lambda, None, Some(vec!["x".into()]));
+        // The closure's body is the one opened while walking it; its literal is not the argument.
+        assert_eq!((c.closure, c.literal), (Some((2, vec!["x".to_owned()])), None));
+        assert_eq!(w.b.facts().literals[1].body, 2);
     }
 
     #[test]

@@ -16,7 +16,7 @@ use ruff_python_ast::{
 use ruff_python_parser::parse_unchecked_source;
 use ruff_text_size::{Ranged, TextRange};
 
-use super::builder::{branch, drop_deep, grow, seq, too_deep_error, FactsBuilder, Lowering};
+use super::builder::{branch, drop_deep, grow, seq, too_deep_error, FactsBuilder, Lowering, MAX_CHAIN};
 use super::ParseError;
 use crate::comments::Comment;
 use crate::facts::*;
@@ -230,9 +230,6 @@ fn dotted(e: &Expr) -> Option<Vec<String>> {
     parts.reverse();
     Some(parts)
 }
-
-/// The longest member chain followed (`a.b.c…`): real code stays far below it.
-const MAX_CHAIN: usize = 64;
 
 fn decorator_path(d: &Decorator) -> String {
     let e = match &d.expression {
@@ -947,26 +944,23 @@ impl<'o> Walker<'o> {
         if !skip_args {
             let values = c.arguments.args.iter().chain(c.arguments.keywords.iter().map(|k| &k.value));
             for value in values {
-                let first_new = self.b.next_literal();
-                let next_body = self.b.next_body();
-                nodes.push(self.expr(value));
-                let closure = match value {
-                    Expr::Lambda(l) => Some((
-                        next_body,
-                        l.parameters.iter().flat_map(|p| p.iter()).map(|p| p.name().id.to_string()).collect(),
-                    )),
-                    _ => None,
+                let (ident, closure) = match value {
+                    Expr::Name(n) => (Some(n.id.to_string()), None),
+                    Expr::Lambda(l) => (
+                        None,
+                        Some(
+                            l.parameters
+                                .iter()
+                                .flat_map(|p| p.iter())
+                                .map(|p| p.name().id.to_string())
+                                .collect(),
+                        ),
+                    ),
+                    _ => (None, None),
                 };
-                args.push(Arg {
-                    span: span(value.range()),
-                    str_lit: self.str_value(value),
-                    ident: match value {
-                        Expr::Name(n) => Some(n.id.to_string()),
-                        _ => None,
-                    },
-                    literal: self.literal_of(first_new, value),
-                    closure,
-                });
+                let (node, arg) = self.arg(value, ident, closure);
+                nodes.push(node);
+                args.push(arg);
             }
         }
         let canonical = match (&path, &receiver) {
@@ -1035,6 +1029,10 @@ impl Lowering for Walker<'_> {
 
     fn lower_expr(&mut self, e: &Expr) -> Node {
         self.expr(e)
+    }
+
+    fn span(&self, e: &Expr) -> Span {
+        span(e.range())
     }
 
     /// An awaited expression's value is the awaited one's.

@@ -14,7 +14,7 @@ use syn::punctuated::Punctuated;
 use syn::spanned::Spanned;
 use syn::{Expr, Item, Pat, Stmt, Token, Type, UseTree};
 
-use super::builder::{branch, drop_deep, grow, seq, too_deep_error, FactsBuilder, Lowering};
+use super::builder::{branch, drop_deep, grow, seq, too_deep_error, FactsBuilder, Lowering, MAX_CHAIN};
 use crate::facts::*;
 use crate::source::Span;
 
@@ -43,10 +43,6 @@ const WRAPPERS: &[&str] = &[
 
 /// Map types whose `from([(k, v), …])` / `from_iter` build a map literal.
 const MAP_TYPES: &[&str] = &["HashMap", "BTreeMap", "IndexMap", "Map", "FxHashMap", "AHashMap"];
-
-/// The longest member chain followed (`a.b().c?…`): real code stays far below it, and a call
-/// keeps its receiver's chain, so longer ones would cost their square.
-const MAX_CHAIN: usize = 64;
 
 /// The number of accesses in a member chain, counted up to `MAX_CHAIN + 1`.
 fn chain_len(mut e: &Expr) -> usize {
@@ -1095,29 +1091,18 @@ impl<'a> Walker<'a> {
         let mut facts = Vec::with_capacity(args.len());
         let mut nodes = Vec::with_capacity(args.len());
         for arg in args {
-            let first_new = self.b.next_literal();
-            let next_body = self.b.next_body();
-            nodes.push(self.expr(arg));
-            let literal = self.literal_of(first_new, arg);
-            let closure = match core_expr(arg) {
+            let (ident, closure) = match core_expr(arg) {
+                Expr::Path(p) => (p.path.get_ident().map(|i| unraw(&i.to_string())), None),
                 Expr::Closure(c) => {
                     let mut params = Vec::new();
                     c.inputs.iter().for_each(|p| pat_idents(p, &mut params));
-                    Some((next_body, params))
+                    (None, Some(params))
                 }
-                _ => None,
+                _ => (None, None),
             };
-            let ident = match core_expr(arg) {
-                Expr::Path(p) => p.path.get_ident().map(|i| unraw(&i.to_string())),
-                _ => None,
-            };
-            facts.push(Arg {
-                span: self.expr_span(arg),
-                str_lit: self.str_value(arg),
-                ident,
-                literal,
-                closure,
-            });
+            let (node, arg) = self.arg(arg, ident, closure);
+            nodes.push(node);
+            facts.push(arg);
         }
         (facts, nodes)
     }
@@ -1305,6 +1290,10 @@ impl Lowering for Walker<'_> {
 
     fn lower_expr(&mut self, e: &Expr) -> Node {
         self.expr(e)
+    }
+
+    fn span(&self, e: &Expr) -> Span {
+        self.expr_span(e)
     }
 
     /// The value of `&x`, `(x)`, `x.clone()`, `x.into()` … is `x`'s.
