@@ -1,4 +1,5 @@
-//! The Python front-end: parses a file with Ruff's parser and turns it into [`Facts`].
+//! The Python front-end: parses a file with Ruff's parser and lowers it into [`Facts`] through
+//! the [`FactsBuilder`], which decides what each fact means for both languages.
 //!
 //! Names are resolved through the file's imports (`from x import get_websocket_manager as gwm`
 //! makes `gwm()` a call of `x.get_websocket_manager`). A call `a.b.c(…)` is a path call when `a`
@@ -435,7 +436,7 @@ impl<'o> Walker<'o> {
             }
             Stmt::Return(r) => {
                 let value = r.value.as_ref().map_or_else(Node::empty, |v| self.expr(v));
-                seq(vec![value, self.exit(ExitKind::Return, r.range)])
+                seq([value, self.exit(ExitKind::Return, r.range)])
             }
             Stmt::Raise(r) => {
                 let mut nodes: Vec<Node> = r.exc.iter().chain(r.cause.iter()).map(|e| self.expr(e)).collect();
@@ -483,13 +484,13 @@ impl<'o> Walker<'o> {
                 }
                 seq(nodes)
             }
-            Stmt::AugAssign(a) => seq(vec![self.expr(&a.value), self.expr(&a.target)]),
+            Stmt::AugAssign(a) => seq([self.expr(&a.value), self.expr(&a.target)]),
             Stmt::Expr(e) => self.expr(&e.value),
             Stmt::If(s) => {
                 let test = self.expr(&s.test);
                 let body = self.suite(&s.body);
                 let rest = self.clauses(&s.elif_else_clauses);
-                seq(vec![test, branch(vec![body, rest])])
+                seq([test, branch([body, rest])])
             }
             Stmt::While(w) => {
                 let infinite = matches!(&*w.test, Expr::BooleanLiteral(b) if b.value);
@@ -498,7 +499,7 @@ impl<'o> Walker<'o> {
                 let body = self.suite(&w.body);
                 self.loops -= 1;
                 let orelse = self.suite(&w.orelse);
-                seq(vec![Node::Loop { label: None, body: Box::new(seq(vec![test, body])), infinite }, orelse])
+                seq([Node::Loop { label: None, body: Box::new(seq([test, body])), infinite }, orelse])
             }
             Stmt::For(f) => {
                 let iter = self.expr(&f.iter);
@@ -507,9 +508,9 @@ impl<'o> Walker<'o> {
                 let body = self.suite(&f.body);
                 self.loops -= 1;
                 let orelse = self.suite(&f.orelse);
-                seq(vec![
+                seq([
                     iter,
-                    Node::Loop { label: None, body: Box::new(seq(vec![target, body])), infinite: false },
+                    Node::Loop { label: None, body: Box::new(seq([target, body])), infinite: false },
                     orelse,
                 ])
             }
@@ -532,12 +533,12 @@ impl<'o> Walker<'o> {
                 for case in &m.cases {
                     let guard = case.guard.as_ref().map_or_else(Node::empty, |g| self.expr(g));
                     exhaustive |= case.guard.is_none() && case.pattern.is_irrefutable();
-                    arms.push(seq(vec![guard, self.suite(&case.body)]));
+                    arms.push(seq([guard, self.suite(&case.body)]));
                 }
                 if !exhaustive {
                     arms.push(Node::empty());
                 }
-                seq(vec![subject, branch(arms)])
+                seq([subject, branch(arms)])
             }
             Stmt::Try(t) => {
                 let finally = self.suite(&t.finalbody);
@@ -550,15 +551,15 @@ impl<'o> Walker<'o> {
                 let body = self.suite(&t.body);
                 self.in_handled_try -= usize::from(handled);
                 let orelse = self.suite(&t.orelse);
-                let mut arms = vec![seq(vec![body, orelse])];
+                let mut arms = vec![seq([body, orelse])];
                 for ExceptHandler::ExceptHandler(h) in &t.handlers {
                     let ty = h.type_.as_ref().map_or_else(Node::empty, |e| self.expr(e));
-                    arms.push(seq(vec![ty, self.suite(&h.body)]));
+                    arms.push(seq([ty, self.suite(&h.body)]));
                 }
                 if guarded {
                     self.finally.pop();
                 }
-                seq(vec![branch(arms), finally])
+                seq([branch(arms), finally])
             }
             Stmt::Assert(a) => {
                 let mut nodes = vec![self.expr(&a.test)];
@@ -610,7 +611,7 @@ impl<'o> Walker<'o> {
                 let test = self.expr(test);
                 let body = self.suite(&first.body);
                 let rest = self.clauses(rest);
-                seq(vec![test, branch(vec![body, rest])])
+                seq([test, branch([body, rest])])
             }
             None => self.suite(&first.body),
         }
@@ -813,7 +814,7 @@ impl<'o> Walker<'o> {
                 let test = self.expr(&i.test);
                 let body = self.expr(&i.body);
                 let orelse = self.expr(&i.orelse);
-                seq(vec![test, branch(vec![body, orelse])])
+                seq([test, branch([body, orelse])])
             }
             Expr::Named(n) => {
                 let first_new = self.b.next_literal();

@@ -1,4 +1,5 @@
-//! The Rust front-end: parses a file with `syn` and turns it into [`Facts`].
+//! The Rust front-end: parses a file with `syn` and lowers it into [`Facts`] through the
+//! [`FactsBuilder`], which decides what each fact means for both languages.
 //!
 //! Paths are resolved through the file's `use` aliases; macro bodies are parsed with a grammar
 //! per macro (`json!` as a JSON-ish object, `lazy_static!`/`thread_local!` as static
