@@ -10,8 +10,8 @@ use super::ParseError;
 use crate::facts::*;
 use crate::source::Span;
 
-/// How deep a front-end's walk may go (one level per expression, and per statement in Python)
-/// before the file is refused as a `parse-error`. Real code stays far below it; CPython refuses
+/// How deep a front-end's walk may go (one level per expression, `json!` value included, and in
+/// Python per statement, annotation and `elif`) before the file is refused as a `parse-error`. Real code stays far below it; CPython refuses
 /// much less (200 nested brackets, 100 indentation levels), and the Rust front-end applies the
 /// same limit to its pre-parse estimate ([`super::rust::check_nesting`]).
 pub const MAX_NESTING: usize = 2_000;
@@ -122,6 +122,8 @@ pub fn branch<A: AsRef<[Node]> + Into<Vec<Node>>>(arms: A) -> Node {
 ///   expression was walked, spanning exactly the expression's value, and not already nested in
 ///   another literal: a nested literal is part of its parent, never a value of its own.
 ///   [`Lowering::entry_value`] makes such a literal the entry's value and links its parent.
+/// - **Arguments** ([`Lowering::arg`]) know the string and the literal they are, and a closure
+///   argument its body: the first body opened while walking it.
 /// - **Bindings.** A name bound to a map literal names that literal; otherwise it records the
 ///   member chain of its value, when the chain has at least one access ([`FactsBuilder::bind`]).
 /// - **Index assignments.** `root["k1"]["k2"] = value` is recorded when the root is a plain
