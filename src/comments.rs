@@ -1,5 +1,10 @@
-//! Finds the comments of a Rust file: `//` and (nested) `/* */`, never the text of string,
-//! raw string, byte string or char literals.
+//! Finds the comments of a file, in either language, as one [`Comment`] type: in Rust `//` and
+//! (nested) `/* */`, never the text of string, raw string, byte string or char literals; in Python
+//! the `#` comments of Ruff's token stream. Also estimates how deep Rust code nests, from the same
+//! lexical view.
+
+use ruff_python_ast::token::{Token, TokenKind};
+use ruff_text_size::Ranged;
 
 use crate::source::Span;
 
@@ -76,10 +81,26 @@ pub fn rust_comments(text: &str) -> Vec<Comment> {
     comments
 }
 
+/// Every comment of a Python file, in order, from the tokens Ruff's parser produced for `text`.
+pub fn python_comments(text: &str, tokens: &[Token]) -> Vec<Comment> {
+    tokens
+        .iter()
+        .filter(|t| t.kind() == TokenKind::Comment)
+        .map(|t| {
+            let span = Span::new(t.start().to_usize(), t.end().to_usize());
+            let line_start = text[..span.start].rfind('\n').map_or(0, |i| i + 1);
+            // A byte-order mark is not code: a comment after it stands on its own line.
+            let before = text[line_start..span.start].trim_start_matches('\u{feff}');
+            Comment { span, own_line: before.trim().is_empty() }
+        })
+        .collect()
+}
+
 /// An upper estimate of how deep the syntax tree of a Rust file nests, and where it is deepest:
 /// brackets nest, and within one bracket level each operator since the last `,`, `;` or closed
-/// block (`!!x`, `a + b + c`, `a.b().c()`) may add a level. Comments and literals are skipped.
-/// Used to refuse, before parsing, code too deep for a recursive parser.
+/// block (`!!x`, `a + b + c`, `a.b().c()`, `x @ y`) and each `return`, `break` and `yield` (whose
+/// values `syn` parses recursively) may add a level. Comments and literals are skipped. Used to
+/// refuse, before parsing, code too deep for a recursive parser.
 pub fn rust_nesting(text: &str) -> (usize, usize) {
     let bytes = text.as_bytes();
     // Per open bracket: the depth at which it starts and the operators of its current segment.
@@ -116,7 +137,25 @@ pub fn rust_nesting(text: &str) -> (usize, usize) {
                 continue;
             }
             b'r' | b'b' | b'c' if !prev_is_ident(bytes, i) => {
+                let start = i;
                 i = skip_prefixed_literal(bytes, i);
+                if matches!(&bytes[start..i], b"return" | b"break") {
+                    let last = stack.len() - 1;
+                    stack[last].1 += 1;
+                    note(&stack, start, &mut max, &mut at);
+                }
+                continue;
+            }
+            b'y' if !prev_is_ident(bytes, i) => {
+                let start = i;
+                while i < bytes.len() && (bytes[i].is_ascii_alphanumeric() || bytes[i] == b'_') {
+                    i += 1;
+                }
+                if &bytes[start..i] == b"yield" {
+                    let last = stack.len() - 1;
+                    stack[last].1 += 1;
+                    note(&stack, start, &mut max, &mut at);
+                }
                 continue;
             }
             b'\'' => {
@@ -141,20 +180,25 @@ pub fn rust_nesting(text: &str) -> (usize, usize) {
                 stack[last].1 = 0;
             }
             b'!' | b'-' | b'*' | b'&' | b'+' | b'/' | b'%' | b'^' | b'|' | b'<' | b'>' | b'=' | b'.'
-            | b'?' => {
+            | b'?' | b'@' => {
                 let last = stack.len() - 1;
                 stack[last].1 += 1;
             }
             _ => {}
         }
-        let (base, ops) = stack[stack.len() - 1];
-        if base + ops > max {
-            max = base + ops;
-            at = i;
-        }
+        note(&stack, i, &mut max, &mut at);
         i += 1;
     }
     (max, at)
+}
+
+/// Keeps the deepest level reached so far, and where.
+fn note(stack: &[(usize, usize)], i: usize, max: &mut usize, at: &mut usize) {
+    let (base, ops) = stack[stack.len() - 1];
+    if base + ops > *max {
+        *max = base + ops;
+        *at = i;
+    }
 }
 
 fn prev_is_ident(bytes: &[u8], i: usize) -> bool {
@@ -268,6 +312,28 @@ mod tests {
         assert_eq!(texts(src), [("// yes", false)]);
         let esc = r#"let s = "a \" // still string"; // real"#;
         assert_eq!(texts(esc), [("// real", false)]);
+    }
+
+    #[test]
+    fn python_comments_come_from_the_token_stream() {
+        let src = "\u{feff}# head\nx = '# not'  # trailing\n    # indented\n";
+        let parsed = ruff_python_parser::parse_unchecked_source(src, ruff_python_ast::PySourceType::Python);
+        let found: Vec<(&str, bool)> = python_comments(src, parsed.tokens())
+            .iter()
+            .map(|c| (&src[c.span.start..c.span.end], c.own_line))
+            .collect();
+        assert_eq!(found, [("# head", true), ("# trailing", false), ("# indented", true)]);
+    }
+
+    #[test]
+    fn nesting_counts_brackets_operators_and_value_keywords() {
+        assert_eq!(rust_nesting("fn f() { a + b + c; }").0, 3);
+        assert_eq!(rust_nesting("fn f() { let s = \"((((\"; } // ((((").0, 2);
+        assert_eq!(rust_nesting("fn f() { return return 1; }").0, 3);
+        assert_eq!(rust_nesting("fn f() { yield yield 1; }").0, 3);
+        assert_eq!(rust_nesting("fn f() { let a @ b @ c = 1; }").0, 4);
+        // Identifiers that merely start like a keyword do not count.
+        assert_eq!(rust_nesting("fn f() { returns; breaker; yielded; }").0, 1);
     }
 
     #[test]

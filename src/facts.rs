@@ -23,24 +23,13 @@ pub struct Facts {
     pub fns: Vec<FnDef>,
     /// Path mentions: imports, type paths, expression paths, after alias resolution.
     pub mentions: Vec<Mention>,
-    /// Types that implement the runtime's `EventSink` trait.
-    pub sink_impls: Vec<String>,
+    /// `impl Trait for Type` blocks: the type and the trait, each by its last path segment as
+    /// written (`impl agent_events::EventSink for Audit` is `("Audit", "EventSink")`).
+    pub trait_impls: Vec<(String, String)>,
     /// One control-flow tree per function, closure and async body.
     pub bodies: Vec<Body>,
     /// The attribute paths on `impl` blocks, by the self type (`agent_events`).
     pub impl_attrs: Vec<(String, Vec<String>)>,
-}
-
-impl Facts {
-    /// Records what a name is bound to: the map literal it names, else the member chain of its
-    /// value (when the chain has at least one access).
-    pub fn bind(&mut self, name: String, literal: Option<usize>, chain: Option<Chain>, body: BodyId) {
-        if let Some(lit) = literal {
-            self.literals[lit].binding = Some(name);
-        } else if let Some(chain) = chain.filter(|c| !c.segs.is_empty()) {
-            self.bindings.push(Binding { name, chain, body });
-        }
-    }
 }
 
 /// Identifies the body a fact occurs in.
@@ -328,6 +317,18 @@ impl Node {
     pub fn empty() -> Node {
         Node::Seq(Vec::new())
     }
+
+    /// Whether it is an empty sequence: nothing happens.
+    pub fn is_empty(&self) -> bool {
+        matches!(self, Node::Seq(nodes) if nodes.is_empty())
+    }
+}
+
+impl Default for Node {
+    /// Nothing: an empty sequence.
+    fn default() -> Self {
+        Node::empty()
+    }
 }
 
 /// A point where control leaves.
@@ -352,4 +353,230 @@ pub enum ExitKind {
     Break(Option<String>),
     /// `continue`, with its label.
     Continue(Option<String>),
+}
+
+/// A compact, line-oriented rendering of facts for snapshot tests: spans are shown as the source
+/// text they cover, trees as `(seq)`, `{arm | arm}`, `loop(…)`, `c<call>`, `l<literal>`.
+#[cfg(test)]
+pub(crate) mod render {
+    use std::fmt::Write;
+
+    use super::*;
+
+    /// Renders `facts` of the file `text`.
+    pub(crate) fn render(facts: &Facts, text: &str) -> String {
+        let src = |s: Span| -> String {
+            let t = text.get(s.start..s.end).unwrap_or("<bad span>");
+            let t: String = t.split_whitespace().collect::<Vec<_>>().join(" ");
+            if t.chars().count() > 48 {
+                format!("`{}…`", t.chars().take(47).collect::<String>())
+            } else {
+                format!("`{t}`")
+            }
+        };
+        let mut out = String::new();
+        let o = &mut out;
+        if !facts.calls.is_empty() {
+            o.push_str("calls:\n");
+        }
+        for (i, c) in facts.calls.iter().enumerate() {
+            let callee = match (&c.path, &c.receiver) {
+                (Some(path), _) => path.join("::"),
+                (None, Some(chain)) => format!("<{}>.{}", chain_text(chain), c.name),
+                (None, None) => format!("<?>.{}", c.name),
+            };
+            let _ = write!(o, "  c{i} b{} {callee}", c.body);
+            if c.name_span.start > c.name_span.end || text.get(c.name_span.start..c.name_span.end).is_none() {
+                o.push_str(" <bad name span>");
+            }
+            if c.canonical {
+                o.push_str(" canonical");
+            }
+            let _ = writeln!(o, " {}", src(c.span));
+            for a in &c.args {
+                let _ = write!(o, "      arg {}", src(a.span));
+                if let Some((s, sp)) = &a.str_lit {
+                    let _ = write!(o, " str={s:?}@{}", src(*sp));
+                }
+                if let Some(id) = &a.ident {
+                    let _ = write!(o, " ident={id}");
+                }
+                if let Some(l) = a.literal {
+                    let _ = write!(o, " l{l}");
+                }
+                if let Some((b, params)) = &a.closure {
+                    let _ = write!(o, " closure=b{b}({})", params.join(", "));
+                }
+                o.push('\n');
+            }
+        }
+        if !facts.literals.is_empty() {
+            o.push_str("literals:\n");
+        }
+        for (i, l) in facts.literals.iter().enumerate() {
+            let kind = match &l.kind {
+                LiteralKind::Json => "json".to_owned(),
+                LiteralKind::MapFrom => "map-from".to_owned(),
+                LiteralKind::Struct(path) => format!("struct {path}"),
+                LiteralKind::Dict => "dict".to_owned(),
+            };
+            let _ = write!(o, "  l{i} b{} {kind}", l.body);
+            if !l.complete {
+                o.push_str(" incomplete");
+            }
+            if let Some(b) = &l.binding {
+                let _ = write!(o, " bound={b}");
+            }
+            if let Some(p) = l.parent {
+                let _ = write!(o, " parent=l{p}");
+            }
+            let _ = writeln!(o, " {}", src(l.span));
+            for e in &l.entries {
+                let value = match &e.value {
+                    Value::Str(s, _) => format!("{s:?}"),
+                    Value::Map(m) => format!("l{m}"),
+                    Value::Other => "other".to_owned(),
+                };
+                let _ =
+                    writeln!(o, "      {:?}@{} = {value} ({})", e.key, src(e.key_span), src(e.value_span));
+            }
+        }
+        if !facts.index_assigns.is_empty() {
+            o.push_str("index assigns:\n");
+        }
+        for a in &facts.index_assigns {
+            let keys: String = a.keys.iter().map(|k| format!("[{k:?}]")).collect();
+            let value = a.value.as_ref().map_or_else(|| "other".to_owned(), |(s, _)| format!("{s:?}"));
+            let _ = writeln!(o, "  b{} {}{keys} = {value} {}", a.body, a.binding, src(a.span));
+        }
+        if !facts.bindings.is_empty() {
+            o.push_str("bindings:\n");
+        }
+        for b in &facts.bindings {
+            let _ = writeln!(o, "  b{} {} = {}", b.body, b.name, chain_text(&b.chain));
+        }
+        if !facts.statics.is_empty() {
+            o.push_str("statics:\n");
+        }
+        for s in &facts.statics {
+            let _ =
+                writeln!(o, "  {}: {} {}", s.name, s.type_name.as_deref().unwrap_or("?"), src(s.name_span));
+        }
+        if !facts.fns.is_empty() {
+            o.push_str("fns:\n");
+        }
+        for f in &facts.fns {
+            let _ = write!(o, "  {}", f.item_path());
+            if let Some(t) = &f.trait_impl {
+                let _ = write!(o, " (impl {t})");
+            }
+            if f.has_self {
+                o.push_str(" self");
+            }
+            let _ = write!(o, " params={}", f.params);
+            if !f.attrs.is_empty() {
+                let _ = write!(o, " attrs=[{}]", f.attrs.join(", "));
+            }
+            match f.extent {
+                Some(e) => {
+                    let _ = writeln!(o, " {}", src(e));
+                }
+                None => o.push_str(" (no body)\n"),
+            }
+        }
+        if !facts.mentions.is_empty() {
+            o.push_str("mentions:\n");
+        }
+        for m in &facts.mentions {
+            let kind = match m.kind {
+                MentionKind::Import => "import",
+                MentionKind::Type => "type",
+                MentionKind::Expr => "expr",
+            };
+            let _ = write!(o, "  {kind} {} {}", m.path.join("::"), src(m.span));
+            if let Some(owner) = &m.in_impl_of {
+                let _ = write!(o, " in {owner}");
+            }
+            o.push('\n');
+        }
+        render_extra(facts, o);
+        o.push_str("bodies:\n");
+        for (i, b) in facts.bodies.iter().enumerate() {
+            let _ = writeln!(o, "  b{i} {}: {}", b.name.as_deref().unwrap_or("-"), tree(&b.tree, text));
+        }
+        out
+    }
+
+    fn render_extra(facts: &Facts, o: &mut String) {
+        for (ty, trait_name) in &facts.trait_impls {
+            let _ = writeln!(o, "trait impl: {ty}: {trait_name}");
+        }
+        for (ty, attrs) in &facts.impl_attrs {
+            let _ = writeln!(o, "impl attrs: {ty} [{}]", attrs.join(", "));
+        }
+    }
+
+    fn chain_text(chain: &Chain) -> String {
+        let mut s = match &chain.root {
+            Root::Ident(name) => name.clone(),
+            Root::SelfValue => "self".to_owned(),
+            Root::Call(path) => format!("{}()", path.join("::")),
+            Root::Other => "?".to_owned(),
+        };
+        for seg in &chain.segs {
+            match seg.kind {
+                SegKind::Field => {
+                    let _ = write!(s, ".{}", seg.name);
+                }
+                SegKind::Method(n) => {
+                    let _ = write!(s, ".{}/{n}", seg.name);
+                }
+                SegKind::Try => s.push('?'),
+                SegKind::Await => s.push_str(".await"),
+                SegKind::Index => s.push_str("[]"),
+            }
+        }
+        s
+    }
+
+    /// A tree: `(a b)` a sequence, `{a | b}` a branch, `loop(…)`, `c0` a call, `l0` a literal.
+    pub(crate) fn tree(node: &Node, text: &str) -> String {
+        match node {
+            Node::Seq(children) => {
+                let inner: Vec<String> = children.iter().map(|c| tree(c, text)).collect();
+                format!("({})", inner.join(" "))
+            }
+            Node::Branch(arms) => {
+                let inner: Vec<String> = arms.iter().map(|c| tree(c, text)).collect();
+                format!("{{{}}}", inner.join(" | "))
+            }
+            Node::Loop { label, body, infinite } => {
+                let label = label.as_ref().map_or_else(String::new, |l| format!("'{l} "));
+                let kind = if *infinite { "loop!" } else { "loop" };
+                format!("{kind}({label}{})", tree(body, text))
+            }
+            Node::Exit(exit) => {
+                let kind = match &exit.kind {
+                    ExitKind::Question => "?".to_owned(),
+                    ExitKind::Return => "return".to_owned(),
+                    ExitKind::Raise => "raise".to_owned(),
+                    ExitKind::Break(l) => {
+                        format!("break{}", l.as_ref().map_or_else(String::new, |l| format!(" '{l}")))
+                    }
+                    ExitKind::Continue(l) => {
+                        format!("continue{}", l.as_ref().map_or_else(String::new, |l| format!(" '{l}")))
+                    }
+                };
+                let at: String = text
+                    .get(exit.span.start..exit.span.end)
+                    .unwrap_or("<bad span>")
+                    .chars()
+                    .take(16)
+                    .collect();
+                format!("exit:{kind}`{}`", at.split_whitespace().collect::<Vec<_>>().join(" "))
+            }
+            Node::Call(i) => format!("c{i}"),
+            Node::Literal(i) => format!("l{i}"),
+        }
+    }
 }

@@ -9,6 +9,7 @@ use crate::comments::Comment;
 use crate::facts::Facts;
 use crate::source::Span;
 
+pub mod builder;
 pub mod python;
 pub mod rust;
 

@@ -1,4 +1,5 @@
-//! The Rust front-end: parses a file with `syn` and turns it into [`Facts`].
+//! The Rust front-end: parses a file with `syn` and lowers it into [`Facts`] through the
+//! [`FactsBuilder`], which decides what each fact means for both languages.
 //!
 //! Paths are resolved through the file's `use` aliases; macro bodies are parsed with a grammar
 //! per macro (`json!` as a JSON-ish object, `lazy_static!`/`thread_local!` as static
@@ -14,9 +15,11 @@ use syn::punctuated::Punctuated;
 use syn::spanned::Spanned;
 use syn::{Expr, Item, Pat, Stmt, Token, Type, UseTree};
 
+use super::builder::{branch, drop_deep, grow, seq, too_deep_error, FactsBuilder, Lowering, MAX_CHAIN};
 use crate::facts::*;
 use crate::source::Span;
 
+pub use super::builder::MAX_NESTING;
 pub use super::ParseError;
 
 /// Types looked through when naming the type of a static.
@@ -42,10 +45,6 @@ const WRAPPERS: &[&str] = &[
 /// Map types whose `from([(k, v), …])` / `from_iter` build a map literal.
 const MAP_TYPES: &[&str] = &["HashMap", "BTreeMap", "IndexMap", "Map", "FxHashMap", "AHashMap"];
 
-/// The longest member chain followed (`a.b().c?…`): real code stays far below it, and a call
-/// keeps its receiver's chain, so longer ones would cost their square.
-const MAX_CHAIN: usize = 64;
-
 /// The number of accesses in a member chain, counted up to `MAX_CHAIN + 1`.
 fn chain_len(mut e: &Expr) -> usize {
     let mut n = 0;
@@ -67,11 +66,10 @@ fn chain_len(mut e: &Expr) -> usize {
     n
 }
 
-/// How deep code may nest (see [`crate::comments::rust_nesting`]) before it is refused unparsed:
-/// `syn` parses, and the walk and the drop of its tree recurse, once per level.
-pub const MAX_NESTING: usize = 2_000;
-
-/// Refuses code that nests deeper than [`MAX_NESTING`], before a recursive parser sees it.
+/// Refuses code that nests deeper than [`MAX_NESTING`] (estimated by
+/// [`crate::comments::rust_nesting`]) before `syn`, whose parser recurses once per level without
+/// growing its stack, sees it. The walk of what it parses is then held to the same limit by the
+/// builder's guard, which also covers what the estimate misses (`a(1)(1)…`, `else if` chains).
 pub fn check_nesting(text: &str) -> Result<(), ParseError> {
     let (depth, at) = crate::comments::rust_nesting(text);
     if depth <= MAX_NESTING {
@@ -97,8 +95,13 @@ pub fn parse(text: &str, canonical_crates: &[String]) -> Result<Facts, ParseErro
             let mut walker = Walker::new(base, canonical_crates);
             walker.collect_aliases(&file.items);
             walker.items(&file.items);
-            drop(file);
-            Ok(walker.facts)
+            let too_deep = walker.b.too_deep();
+            let depth = if too_deep.is_some() { Depth::of(&file) } else { walker.b.max_depth() };
+            drop_deep(file, depth);
+            match too_deep {
+                Some(span) => Err(too_deep_error(span, "; it is not linted")),
+                None => Ok(walker.b.finish()),
+            }
         }
         Err(e) => {
             let range = e.span().byte_range();
@@ -115,16 +118,52 @@ pub fn parse(text: &str, canonical_crates: &[String]) -> Result<Facts, ParseErro
     result
 }
 
+/// Measures how deep a syntax tree nests, without limit (for the drop of a tree the walk
+/// refused).
+#[derive(Default)]
+struct Depth {
+    current: usize,
+    max: usize,
+}
+
+impl Depth {
+    fn of(file: &syn::File) -> usize {
+        let mut d = Depth::default();
+        syn::visit::Visit::visit_file(&mut d, file);
+        d.max
+    }
+
+    fn level(&mut self, walk: impl FnOnce(&mut Self)) {
+        self.current += 1;
+        self.max = self.max.max(self.current);
+        grow(|| walk(self));
+        self.current -= 1;
+    }
+}
+
+impl<'ast> syn::visit::Visit<'ast> for Depth {
+    fn visit_expr(&mut self, e: &'ast Expr) {
+        self.level(|d| syn::visit::visit_expr(d, e));
+    }
+    fn visit_item(&mut self, i: &'ast Item) {
+        self.level(|d| syn::visit::visit_item(d, i));
+    }
+    fn visit_type(&mut self, t: &'ast Type) {
+        self.level(|d| syn::visit::visit_type(d, t));
+    }
+    fn visit_pat(&mut self, p: &'ast Pat) {
+        self.level(|d| syn::visit::visit_pat(d, p));
+    }
+}
+
 struct Walker<'a> {
     base: usize,
     canonical_crates: &'a [String],
-    facts: Facts,
+    b: FactsBuilder,
     aliases: HashMap<String, Vec<String>>,
     /// String constants defined in the file (`const TOOL_EXECUTING: &str = "tool_executing";`),
     /// by name: a use of one is that string.
     consts: HashMap<String, String>,
-    body: BodyId,
-    impl_self: Option<String>,
 }
 
 fn last_ident(path: &syn::Path) -> Option<String> {
@@ -173,29 +212,215 @@ fn unwrapped_type_name(ty: &Type) -> Option<String> {
 
 /// Strips `&`, parentheses and value-preserving conversions: the expression whose value an
 /// argument or field really is.
-fn core_expr(e: &Expr) -> &Expr {
-    match e {
-        Expr::Reference(r) => core_expr(&r.expr),
-        Expr::Paren(p) => core_expr(&p.expr),
-        Expr::Group(g) => core_expr(&g.expr),
-        Expr::MethodCall(m)
-            if m.args.is_empty()
-                && matches!(m.method.to_string().as_str(), "clone" | "to_owned" | "into" | "to_string") =>
-        {
-            core_expr(&m.receiver)
-        }
-        _ => e,
+fn core_expr(mut e: &Expr) -> &Expr {
+    loop {
+        e = match e {
+            Expr::Reference(r) => &r.expr,
+            Expr::Paren(p) => &p.expr,
+            Expr::Group(g) => &g.expr,
+            Expr::MethodCall(m)
+                if m.args.is_empty()
+                    && matches!(
+                        m.method.to_string().as_str(),
+                        "clone" | "to_owned" | "into" | "to_string"
+                    ) =>
+            {
+                &m.receiver
+            }
+            _ => return e,
+        };
     }
 }
 
-fn pat_idents(pat: &Pat, out: &mut Vec<String>) {
-    match pat {
-        Pat::Ident(p) => out.push(unraw(&p.ident.to_string())),
-        Pat::Reference(r) => pat_idents(&r.pat, out),
-        Pat::Type(t) => pat_idents(&t.pat, out),
-        Pat::Paren(p) => pat_idents(&p.pat, out),
-        Pat::TupleStruct(t) if t.elems.len() == 1 => pat_idents(&t.elems[0], out),
-        _ => {}
+/// The first and last token of an expression: what `syn`'s `Spanned` joins into its span,
+/// found without printing the expression, so in time and stack independent of how deep it nests.
+fn expr_tokens(e: &Expr) -> (proc_macro2::Span, proc_macro2::Span) {
+    (first_token(e), last_token(e))
+}
+
+fn outer_attr(attrs: &[syn::Attribute]) -> Option<proc_macro2::Span> {
+    attrs.iter().find(|a| matches!(a.style, syn::AttrStyle::Outer)).map(|a| a.pound_token.span)
+}
+
+fn label_start(label: Option<&syn::Label>) -> Option<proc_macro2::Span> {
+    label.map(|l| l.name.apostrophe)
+}
+
+fn expr_attrs(e: &Expr) -> &[syn::Attribute] {
+    match e {
+        Expr::Array(x) => &x.attrs,
+        Expr::Assign(x) => &x.attrs,
+        Expr::Async(x) => &x.attrs,
+        Expr::Await(x) => &x.attrs,
+        Expr::Binary(x) => &x.attrs,
+        Expr::Block(x) => &x.attrs,
+        Expr::Break(x) => &x.attrs,
+        Expr::Call(x) => &x.attrs,
+        Expr::Cast(x) => &x.attrs,
+        Expr::Closure(x) => &x.attrs,
+        Expr::Const(x) => &x.attrs,
+        Expr::Continue(x) => &x.attrs,
+        Expr::Field(x) => &x.attrs,
+        Expr::ForLoop(x) => &x.attrs,
+        Expr::Group(x) => &x.attrs,
+        Expr::If(x) => &x.attrs,
+        Expr::Index(x) => &x.attrs,
+        Expr::Infer(x) => &x.attrs,
+        Expr::Let(x) => &x.attrs,
+        Expr::Lit(x) => &x.attrs,
+        Expr::Loop(x) => &x.attrs,
+        Expr::Macro(x) => &x.attrs,
+        Expr::Match(x) => &x.attrs,
+        Expr::MethodCall(x) => &x.attrs,
+        Expr::Paren(x) => &x.attrs,
+        Expr::Path(x) => &x.attrs,
+        Expr::Range(x) => &x.attrs,
+        Expr::RawAddr(x) => &x.attrs,
+        Expr::Reference(x) => &x.attrs,
+        Expr::Repeat(x) => &x.attrs,
+        Expr::Return(x) => &x.attrs,
+        Expr::Struct(x) => &x.attrs,
+        Expr::Try(x) => &x.attrs,
+        Expr::TryBlock(x) => &x.attrs,
+        Expr::Tuple(x) => &x.attrs,
+        Expr::Unary(x) => &x.attrs,
+        Expr::Unsafe(x) => &x.attrs,
+        Expr::While(x) => &x.attrs,
+        Expr::Yield(x) => &x.attrs,
+        _ => &[],
+    }
+}
+
+fn first_token(mut e: &Expr) -> proc_macro2::Span {
+    loop {
+        if let Some(pound) = outer_attr(expr_attrs(e)) {
+            return pound;
+        }
+        e = match e {
+            Expr::Assign(x) => &x.left,
+            Expr::Await(x) => &x.base,
+            Expr::Binary(x) => &x.left,
+            Expr::Call(x) => &x.func,
+            Expr::Cast(x) => &x.expr,
+            Expr::Field(x) => &x.base,
+            Expr::Index(x) => &x.expr,
+            Expr::MethodCall(x) => &x.receiver,
+            Expr::Range(syn::ExprRange { start: Some(start), .. }) => start,
+            Expr::Try(x) => &x.expr,
+            Expr::Array(x) => return x.bracket_token.span.join(),
+            Expr::Async(x) => return x.async_token.span,
+            Expr::Block(x) => {
+                return label_start(x.label.as_ref()).unwrap_or(x.block.brace_token.span.join())
+            }
+            Expr::Break(x) => return x.break_token.span,
+            Expr::Closure(x) => {
+                return x
+                    .lifetimes
+                    .as_ref()
+                    .map(|l| l.for_token.span)
+                    .or(x.constness.map(|c| c.span))
+                    .or(x.movability.map(|m| m.span))
+                    .or(x.asyncness.map(|a| a.span))
+                    .or(x.capture.map(|c| c.span))
+                    .unwrap_or(x.or1_token.span)
+            }
+            Expr::Const(x) => return x.const_token.span,
+            Expr::Continue(x) => return x.continue_token.span,
+            Expr::ForLoop(x) => return label_start(x.label.as_ref()).unwrap_or(x.for_token.span),
+            Expr::Group(x) => return x.group_token.span,
+            Expr::If(x) => return x.if_token.span,
+            Expr::Infer(x) => return x.underscore_token.span,
+            Expr::Let(x) => return x.let_token.span,
+            Expr::Loop(x) => return label_start(x.label.as_ref()).unwrap_or(x.loop_token.span),
+            Expr::Match(x) => return x.match_token.span,
+            Expr::Paren(x) => return x.paren_token.span.join(),
+            Expr::Range(x) => return range_limits(&x.limits).0,
+            Expr::RawAddr(x) => return x.and_token.span,
+            Expr::Reference(x) => return x.and_token.span,
+            Expr::Repeat(x) => return x.bracket_token.span.join(),
+            Expr::Return(x) => return x.return_token.span,
+            Expr::TryBlock(x) => return x.try_token.span,
+            Expr::Tuple(x) => return x.paren_token.span.join(),
+            Expr::Unary(x) => return x.op.span(),
+            Expr::Unsafe(x) => return x.unsafe_token.span,
+            Expr::While(x) => return label_start(x.label.as_ref()).unwrap_or(x.while_token.span),
+            Expr::Yield(x) => return x.yield_token.span,
+            // Paths, literals, macros, struct literals and anything else: as `syn` spans them.
+            e => return e.span(),
+        };
+    }
+}
+
+fn last_token(mut e: &Expr) -> proc_macro2::Span {
+    loop {
+        e = match e {
+            Expr::Assign(x) => &x.right,
+            Expr::Binary(x) => &x.right,
+            Expr::Break(syn::ExprBreak { expr: Some(value), .. }) => value,
+            Expr::Closure(x) => &x.body,
+            Expr::If(syn::ExprIf { else_branch: Some((_, otherwise)), .. }) => otherwise,
+            Expr::Let(x) => &x.expr,
+            Expr::Range(syn::ExprRange { end: Some(end), .. }) => end,
+            Expr::RawAddr(x) => &x.expr,
+            Expr::Reference(x) => &x.expr,
+            Expr::Return(syn::ExprReturn { expr: Some(value), .. }) => value,
+            Expr::Unary(x) => &x.expr,
+            Expr::Yield(syn::ExprYield { expr: Some(value), .. }) => value,
+            Expr::Array(x) => return x.bracket_token.span.join(),
+            Expr::Async(x) => return x.block.brace_token.span.join(),
+            Expr::Await(x) => return x.await_token.span,
+            Expr::Block(x) => return x.block.brace_token.span.join(),
+            Expr::Break(x) => return x.label.as_ref().map_or(x.break_token.span, |l| l.ident.span()),
+            Expr::Call(x) => return x.paren_token.span.join(),
+            Expr::Cast(x) => return x.ty.span(),
+            Expr::Const(x) => return x.block.brace_token.span.join(),
+            Expr::Continue(x) => return x.label.as_ref().map_or(x.continue_token.span, |l| l.ident.span()),
+            Expr::Field(x) => return x.member.span(),
+            Expr::ForLoop(x) => return x.body.brace_token.span.join(),
+            Expr::Group(x) => return x.group_token.span,
+            Expr::If(x) => return x.then_branch.brace_token.span.join(),
+            Expr::Index(x) => return x.bracket_token.span.join(),
+            Expr::Infer(x) => return x.underscore_token.span,
+            Expr::Loop(x) => return x.body.brace_token.span.join(),
+            Expr::Match(x) => return x.brace_token.span.join(),
+            Expr::MethodCall(x) => return x.paren_token.span.join(),
+            Expr::Paren(x) => return x.paren_token.span.join(),
+            Expr::Range(x) => return range_limits(&x.limits).1,
+            Expr::Repeat(x) => return x.bracket_token.span.join(),
+            Expr::Return(x) => return x.return_token.span,
+            Expr::Struct(x) => return x.brace_token.span.join(),
+            Expr::Try(x) => return x.question_token.span,
+            Expr::TryBlock(x) => return x.block.brace_token.span.join(),
+            Expr::Tuple(x) => return x.paren_token.span.join(),
+            Expr::Unsafe(x) => return x.block.brace_token.span.join(),
+            Expr::While(x) => return x.body.brace_token.span.join(),
+            Expr::Yield(x) => return x.yield_token.span,
+            // Paths, literals, macros and anything else: as `syn` spans them.
+            e => return e.span(),
+        };
+    }
+}
+
+/// The first and last token of `..` / `..=`.
+fn range_limits(limits: &syn::RangeLimits) -> (proc_macro2::Span, proc_macro2::Span) {
+    match limits {
+        syn::RangeLimits::HalfOpen(t) => (t.spans[0], t.spans[1]),
+        syn::RangeLimits::Closed(t) => (t.spans[0], t.spans[2]),
+    }
+}
+
+/// The names a pattern binds, looking through `&`, types, parentheses and one-field tuple
+/// structs (`Some(x)`).
+fn pat_idents(mut pat: &Pat, out: &mut Vec<String>) {
+    loop {
+        pat = match pat {
+            Pat::Ident(p) => return out.push(unraw(&p.ident.to_string())),
+            Pat::Reference(r) => &r.pat,
+            Pat::Type(t) => &t.pat,
+            Pat::Paren(p) => &p.pat,
+            Pat::TupleStruct(t) if t.elems.len() == 1 => &t.elems[0],
+            _ => return,
+        };
     }
 }
 
@@ -211,16 +436,13 @@ fn is_macro(mac: &syn::Macro, name: &str) -> bool {
 
 impl<'a> Walker<'a> {
     fn new(base: usize, canonical_crates: &'a [String]) -> Self {
-        let mut facts = Facts::default();
-        facts.bodies.push(Body { name: None, tree: Node::empty() }); // body 0: item-level code
+        // Body 0, the top level, stays empty: item-level code lives in the bodies of items.
         Walker {
             base,
             canonical_crates,
-            facts,
+            b: FactsBuilder::new(),
             aliases: HashMap::new(),
             consts: HashMap::new(),
-            body: 0,
-            impl_self: None,
         }
     }
 
@@ -231,6 +453,12 @@ impl<'a> Walker<'a> {
 
     fn span_of<T: Spanned>(&self, t: &T) -> Span {
         self.sp(t.span())
+    }
+
+    /// An expression's span (see [`expr_tokens`]).
+    fn expr_span(&self, e: &Expr) -> Span {
+        let (first, last) = expr_tokens(e);
+        self.sp(first).join(self.sp(last))
     }
 
     fn resolve(&self, path: &syn::Path) -> Vec<String> {
@@ -258,6 +486,10 @@ impl<'a> Walker<'a> {
     }
 
     fn collect_aliases(&mut self, items: &[Item]) {
+        grow(|| self.collect_aliases_inner(items))
+    }
+
+    fn collect_aliases_inner(&mut self, items: &[Item]) {
         for item in items {
             match item {
                 Item::Use(u) => self.use_tree(Vec::new(), &u.tree, false),
@@ -280,6 +512,10 @@ impl<'a> Walker<'a> {
     }
 
     fn use_tree(&mut self, prefix: Vec<String>, tree: &UseTree, record: bool) {
+        grow(|| self.use_tree_inner(prefix, tree, record))
+    }
+
+    fn use_tree_inner(&mut self, prefix: Vec<String>, tree: &UseTree, record: bool) {
         match tree {
             UseTree::Path(p) => {
                 let mut prefix = prefix;
@@ -298,7 +534,7 @@ impl<'a> Walker<'a> {
                 if let Some(alias) = full.last().cloned() {
                     if record {
                         let span = self.span_of(&n.ident);
-                        self.mention(full.clone(), span, MentionKind::Import);
+                        self.b.mention(full.clone(), span, MentionKind::Import);
                     } else {
                         self.aliases.insert(alias, full);
                     }
@@ -312,7 +548,7 @@ impl<'a> Walker<'a> {
                 }
                 if record {
                     let span = self.span_of(&r.ident);
-                    self.mention(full, span, MentionKind::Import);
+                    self.b.mention(full, span, MentionKind::Import);
                 } else {
                     self.aliases.insert(unraw(&r.rename.to_string()), full);
                 }
@@ -326,27 +562,12 @@ impl<'a> Walker<'a> {
         }
     }
 
-    fn mention(&mut self, path: Vec<String>, span: Span, kind: MentionKind) {
-        let in_impl_of = self.impl_self.clone();
-        self.facts.mentions.push(Mention { path, span, kind, in_impl_of });
-    }
-
     // ---- items -----------------------------------------------------------------------------
 
     fn items(&mut self, items: &[Item]) {
         for item in items {
             self.item(item);
         }
-    }
-
-    fn with_body(&mut self, build: impl FnOnce(&mut Self) -> Node) -> BodyId {
-        let id = self.facts.bodies.len();
-        self.facts.bodies.push(Body { name: None, tree: Node::empty() });
-        let outer = std::mem::replace(&mut self.body, id);
-        let tree = build(self);
-        self.facts.bodies[id].tree = tree;
-        self.body = outer;
-        id
     }
 
     fn signature(&mut self, sig: &syn::Signature, owner: Option<String>, trait_impl: Option<String>) {
@@ -366,7 +587,7 @@ impl<'a> Walker<'a> {
             self.ty(ty);
         }
         let name_span = self.span_of(&sig.ident);
-        self.facts.fns.push(FnDef {
+        self.b.facts_mut().fns.push(FnDef {
             name: unraw(&sig.ident.to_string()),
             name_span,
             owner,
@@ -381,22 +602,24 @@ impl<'a> Walker<'a> {
     /// Records the attribute paths of the function just defined.
     fn fn_attrs(&mut self, attrs: &[syn::Attribute]) {
         let paths = attrs.iter().map(attr_path).collect();
-        if let Some(def) = self.facts.fns.last_mut() {
+        if let Some(def) = self.b.facts_mut().fns.last_mut() {
             def.attrs = paths;
         }
     }
 
     fn fn_body(&mut self, sig: &syn::Signature, block: &syn::Block) {
-        let def = self.facts.fns.len().checked_sub(1);
-        let extent = self.span_of(&sig.ident).join(self.span_of(block));
-        if let Some(def) = def {
-            self.facts.fns[def].extent = Some(extent);
+        let extent = self.span_of(&sig.ident).join(self.sp(block.brace_token.span.join()));
+        if let Some(def) = self.b.facts_mut().fns.last_mut() {
+            def.extent = Some(extent);
         }
-        let id = self.with_body(|w| w.block(block));
-        self.facts.bodies[id].name = Some(unraw(&sig.ident.to_string()));
+        self.with_body(Some(unraw(&sig.ident.to_string())), |w| w.block(block));
     }
 
     fn item(&mut self, item: &Item) {
+        grow(|| self.item_inner(item))
+    }
+
+    fn item_inner(&mut self, item: &Item) {
         match item {
             Item::Fn(f) => {
                 self.signature(&f.sig, None, None);
@@ -409,18 +632,16 @@ impl<'a> Walker<'a> {
                 if let Some((_, path, _)) = &i.trait_ {
                     let resolved = self.resolve(path);
                     let span = self.span_of(path);
-                    self.mention(resolved, span, MentionKind::Type);
+                    self.b.mention(resolved, span, MentionKind::Type);
                 }
                 if let (Some(t), Some(s)) = (&trait_name, &self_name) {
-                    if t == "EventSink" {
-                        self.facts.sink_impls.push(s.clone());
-                    }
+                    self.b.trait_impl(s.clone(), t.clone());
                 }
                 if let Some(name) = &self_name {
                     let attrs = i.attrs.iter().map(attr_path).collect();
-                    self.facts.impl_attrs.push((name.clone(), attrs));
+                    self.b.facts_mut().impl_attrs.push((name.clone(), attrs));
                 }
-                let outer = std::mem::replace(&mut self.impl_self, self_name.clone());
+                let outer = self.b.replace_owner(self_name.clone());
                 for impl_item in &i.items {
                     match impl_item {
                         syn::ImplItem::Fn(f) => {
@@ -430,21 +651,21 @@ impl<'a> Walker<'a> {
                         }
                         syn::ImplItem::Const(c) => {
                             self.ty(&c.ty);
-                            self.with_body(|w| w.expr(&c.expr));
+                            self.with_body(None, |w| w.expr(&c.expr));
                         }
                         syn::ImplItem::Type(t) => self.ty(&t.ty),
                         syn::ImplItem::Macro(m) => {
                             let span = self.span_of(&m.mac);
-                            self.with_body(|w| w.mac(&m.mac, span));
+                            self.with_body(None, |w| w.mac(&m.mac, span));
                         }
                         _ => {}
                     }
                 }
-                self.impl_self = outer;
+                self.b.replace_owner(outer);
             }
             Item::Trait(t) => {
                 let name = unraw(&t.ident.to_string());
-                let outer = self.impl_self.replace(name.clone());
+                let outer = self.b.replace_owner(Some(name.clone()));
                 for trait_item in &t.items {
                     if let syn::TraitItem::Fn(f) = trait_item {
                         self.signature(&f.sig, Some(name.clone()), None);
@@ -453,7 +674,7 @@ impl<'a> Walker<'a> {
                         }
                     }
                 }
-                self.impl_self = outer;
+                self.b.replace_owner(outer);
             }
             Item::Struct(s) => {
                 for field in &s.fields {
@@ -469,17 +690,17 @@ impl<'a> Walker<'a> {
             }
             Item::Static(s) => {
                 let name_span = self.span_of(&s.ident);
-                self.facts.statics.push(StaticItem {
+                self.b.facts_mut().statics.push(StaticItem {
                     name: unraw(&s.ident.to_string()),
                     name_span,
                     type_name: unwrapped_type_name(&s.ty),
                 });
                 self.ty(&s.ty);
-                self.with_body(|w| w.expr(&s.expr));
+                self.with_body(None, |w| w.expr(&s.expr));
             }
             Item::Const(c) => {
                 self.ty(&c.ty);
-                self.with_body(|w| w.expr(&c.expr));
+                self.with_body(None, |w| w.expr(&c.expr));
             }
             Item::Type(t) => self.ty(&t.ty),
             Item::Mod(m) => {
@@ -504,13 +725,13 @@ impl<'a> Walker<'a> {
             if let Ok(decls) = parser.parse2(mac.tokens.clone()) {
                 for (ident, ty, init) in decls {
                     let name_span = self.span_of(&ident);
-                    self.facts.statics.push(StaticItem {
+                    self.b.facts_mut().statics.push(StaticItem {
                         name: unraw(&ident.to_string()),
                         name_span,
                         type_name: unwrapped_type_name(&ty),
                     });
                     self.ty(&ty);
-                    self.with_body(|w| w.expr(&init));
+                    self.with_body(None, |w| w.expr(&init));
                 }
             }
             return Node::empty();
@@ -522,12 +743,16 @@ impl<'a> Walker<'a> {
     }
 
     fn ty(&mut self, ty: &Type) {
+        grow(|| self.ty_inner(ty))
+    }
+
+    fn ty_inner(&mut self, ty: &Type) {
         match ty {
             Type::Path(p) => {
                 if p.qself.is_none() {
                     let resolved = self.resolve(&p.path);
                     let span = self.span_of(&p.path);
-                    self.mention(resolved, span, MentionKind::Type);
+                    self.b.mention(resolved, span, MentionKind::Type);
                 }
                 self.path_arguments(&p.path);
             }
@@ -549,7 +774,7 @@ impl<'a> Walker<'a> {
             if let syn::TypeParamBound::Trait(t) = bound {
                 let resolved = self.resolve(&t.path);
                 let span = self.span_of(&t.path);
-                self.mention(resolved, span, MentionKind::Type);
+                self.b.mention(resolved, span, MentionKind::Type);
                 self.path_arguments(&t.path);
             }
         }
@@ -596,26 +821,24 @@ impl<'a> Walker<'a> {
     // ---- statements and expressions -------------------------------------------------------
 
     fn block(&mut self, block: &syn::Block) -> Node {
-        Node::Seq(block.stmts.iter().map(|s| self.stmt(s)).collect())
+        seq(block.stmts.iter().map(|s| self.stmt(s)))
     }
 
     fn stmt(&mut self, stmt: &Stmt) -> Node {
         match stmt {
             Stmt::Local(local) => {
-                let mut nodes = Vec::new();
                 if let Pat::Type(t) = &local.pat {
                     self.ty(&t.ty);
                 }
-                if let Some(init) = &local.init {
-                    let first_new = self.facts.literals.len();
-                    nodes.push(self.expr(&init.expr));
-                    self.bind(&local.pat, &init.expr, first_new);
-                    if let Some((_, diverge)) = &init.diverge {
-                        let otherwise = self.expr(diverge);
-                        nodes.push(Node::Branch(vec![Node::empty(), otherwise]));
-                    }
-                }
-                Node::Seq(nodes)
+                let Some(init) = &local.init else { return Node::empty() };
+                let first_new = self.b.next_literal();
+                let value = self.expr(&init.expr);
+                self.bind_pat(&local.pat, &init.expr, first_new);
+                let otherwise = match &init.diverge {
+                    Some((_, diverge)) => branch([Node::empty(), self.expr(diverge)]),
+                    None => Node::empty(),
+                };
+                seq([value, otherwise])
             }
             Stmt::Item(item) => {
                 if let Item::Macro(m) = item {
@@ -636,31 +859,35 @@ impl<'a> Walker<'a> {
         }
     }
 
-    /// Records what `pat` binds from `init`: a literal's binding name, or a member chain.
-    fn bind(&mut self, pat: &Pat, init: &Expr, first_new_literal: usize) {
+    /// Records what `pat` binds from `init` (see [`Lowering::bind`]): its first name.
+    fn bind_pat(&mut self, pat: &Pat, init: &Expr, first_new_literal: usize) {
         let mut names = Vec::new();
         pat_idents(pat, &mut names);
-        let Some(name) = names.into_iter().next() else { return };
-        let literal = self.literal_of(first_new_literal, init);
-        let chain = if literal.is_none() { self.chain(init) } else { None };
-        self.facts.bind(name, literal, chain, self.body);
+        if let Some(name) = names.into_iter().next() {
+            self.bind(name, first_new_literal, init);
+        }
     }
 
-    fn exprs<'e>(&mut self, exprs: impl IntoIterator<Item = &'e Expr>) -> Vec<Node> {
-        exprs.into_iter().map(|e| self.expr(e)).collect()
+    fn exprs<'e>(&mut self, exprs: impl IntoIterator<Item = &'e Expr>) -> Node {
+        seq(exprs.into_iter().map(|e| self.expr(e)))
     }
 
+    /// One expression: one level deeper (see [`Lowering::nested`]).
     fn expr(&mut self, e: &Expr) -> Node {
+        self.nested(|w| w.sp(first_token(e)), |w| w.expr_inner(e))
+    }
+
+    fn expr_inner(&mut self, e: &Expr) -> Node {
         match e {
-            Expr::Array(a) => Node::Seq(self.exprs(&a.elems)),
+            Expr::Array(a) => self.exprs(&a.elems),
             Expr::Assign(a) => {
                 let right = self.expr(&a.right);
-                self.index_assign(&a.left, &a.right, e);
+                self.index_target(&a.left, &a.right, e);
                 let left = self.expr(&a.left);
-                Node::Seq(vec![right, left])
+                seq([right, left])
             }
             Expr::Async(a) => {
-                self.with_body(|w| w.block(&a.block));
+                self.with_body(None, |w| w.block(&a.block));
                 Node::empty()
             }
             Expr::Await(a) => self.expr(&a.base),
@@ -668,21 +895,21 @@ impl<'a> Walker<'a> {
                 let left = self.expr(&b.left);
                 let right = self.expr(&b.right);
                 if matches!(b.op, syn::BinOp::And(_) | syn::BinOp::Or(_)) {
-                    Node::Seq(vec![left, Node::Branch(vec![Node::empty(), right])])
+                    seq([left, branch([Node::empty(), right])])
                 } else {
-                    Node::Seq(vec![left, right])
+                    seq([left, right])
                 }
             }
             Expr::Block(b) => self.block(&b.block),
             Expr::Break(b) => {
                 let value = b.expr.as_ref().map_or_else(Node::empty, |v| self.expr(v));
                 let label = b.label.as_ref().map(|l| l.ident.to_string());
-                Node::Seq(vec![value, self.exit(ExitKind::Break(label), e)])
+                seq([value, self.exit(ExitKind::Break(label), e)])
             }
             Expr::Call(c) => self.call(c, e),
             Expr::Cast(c) => self.expr(&c.expr),
             Expr::Closure(c) => {
-                self.with_body(|w| w.expr(&c.body));
+                self.with_body(None, |w| w.expr(&c.body));
                 Node::empty()
             }
             Expr::Const(c) => self.block(&c.block),
@@ -695,16 +922,16 @@ impl<'a> Walker<'a> {
                 let iter = self.expr(&f.expr);
                 let body = self.block(&f.body);
                 let label = f.label.as_ref().map(|l| l.name.ident.to_string());
-                Node::Seq(vec![iter, Node::Loop { label, body: Box::new(body), infinite: false }])
+                seq([iter, Node::Loop { label, body: Box::new(body), infinite: false }])
             }
             Expr::Group(g) => self.expr(&g.expr),
             Expr::If(i) => {
                 let cond = self.condition(&i.cond);
                 let then = self.block(&i.then_branch);
                 let otherwise = i.else_branch.as_ref().map_or_else(Node::empty, |(_, e)| self.expr(e));
-                Node::Seq(vec![cond, Node::Branch(vec![then, otherwise])])
+                seq([cond, branch([then, otherwise])])
             }
-            Expr::Index(i) => Node::Seq(vec![self.expr(&i.expr), self.expr(&i.index)]),
+            Expr::Index(i) => seq([self.expr(&i.expr), self.expr(&i.index)]),
             Expr::Let(l) => self.expr(&l.expr),
             Expr::Loop(l) => {
                 let body = self.block(&l.body);
@@ -716,64 +943,61 @@ impl<'a> Walker<'a> {
                 self.mac(&m.mac, span)
             }
             Expr::Match(m) => {
-                let first_new = self.facts.literals.len();
+                let first_new = self.b.next_literal();
                 let scrutinee = self.expr(&m.expr);
                 // `match &ctx.ws { Some(m) => m.send_…() }` binds `m` like `if let` does.
                 for arm in &m.arms {
-                    self.bind(&arm.pat, &m.expr, first_new);
+                    self.bind_pat(&arm.pat, &m.expr, first_new);
                 }
-                let arms = m
+                let arms: Vec<Node> = m
                     .arms
                     .iter()
                     .map(|arm| {
                         let guard = arm.guard.as_ref().map_or_else(Node::empty, |(_, g)| self.expr(g));
-                        Node::Seq(vec![guard, self.expr(&arm.body)])
+                        seq([guard, self.expr(&arm.body)])
                     })
                     .collect();
-                Node::Seq(vec![scrutinee, Node::Branch(arms)])
+                seq([scrutinee, branch(arms)])
             }
             Expr::MethodCall(m) => self.method_call(m, e),
             Expr::Paren(p) => self.expr(&p.expr),
             Expr::Path(p) => {
                 if p.qself.is_none() && p.path.segments.len() > 1 {
                     let resolved = self.resolve(&p.path);
-                    self.mention(resolved, self.span_of(&p.path), MentionKind::Expr);
+                    self.b.mention(resolved, self.span_of(&p.path), MentionKind::Expr);
                 } else if p.qself.is_none() {
                     let resolved = self.resolve(&p.path);
                     if resolved.len() > 1 {
-                        self.mention(resolved, self.span_of(&p.path), MentionKind::Expr);
+                        self.b.mention(resolved, self.span_of(&p.path), MentionKind::Expr);
                     }
                 }
                 Node::empty()
             }
-            Expr::Range(r) => {
-                let nodes = [&r.start, &r.end].into_iter().flatten().map(|e| self.expr(e)).collect();
-                Node::Seq(nodes)
-            }
+            Expr::Range(r) => seq([&r.start, &r.end].into_iter().flatten().map(|e| self.expr(e))),
             Expr::Reference(r) => self.expr(&r.expr),
             Expr::Repeat(r) => self.expr(&r.expr),
             Expr::Return(r) => {
                 let value = r.expr.as_ref().map_or_else(Node::empty, |v| self.expr(v));
-                Node::Seq(vec![value, self.exit(ExitKind::Return, e)])
+                seq([value, self.exit(ExitKind::Return, e)])
             }
             Expr::Struct(s) => self.struct_literal(s, e),
             Expr::Try(t) => {
                 let inner = self.expr(&t.expr);
                 let exit = Exit { kind: ExitKind::Question, span: self.span_of(&t.question_token) };
-                Node::Seq(vec![inner, Node::Branch(vec![Node::empty(), Node::Exit(exit)])])
+                seq([inner, branch([Node::empty(), Node::Exit(exit)])])
             }
             Expr::TryBlock(t) => {
-                self.with_body(|w| w.block(&t.block));
+                self.with_body(None, |w| w.block(&t.block));
                 Node::empty()
             }
-            Expr::Tuple(t) => Node::Seq(self.exprs(&t.elems)),
+            Expr::Tuple(t) => self.exprs(&t.elems),
             Expr::Unary(u) => self.expr(&u.expr),
             Expr::Unsafe(u) => self.block(&u.block),
             Expr::While(w) => {
                 let cond = self.condition(&w.cond);
                 let body = self.block(&w.body);
                 let label = w.label.as_ref().map(|l| l.name.ident.to_string());
-                Node::Loop { label, body: Box::new(Node::Seq(vec![cond, body])), infinite: false }
+                Node::Loop { label, body: Box::new(seq([cond, body])), infinite: false }
             }
             Expr::Yield(y) => y.expr.as_ref().map_or_else(Node::empty, |v| self.expr(v)),
             _ => Node::empty(),
@@ -782,64 +1006,47 @@ impl<'a> Walker<'a> {
 
     /// An `if`/`while` condition; `let` conditions bind like `let` statements.
     fn condition(&mut self, cond: &Expr) -> Node {
-        let first_new = self.facts.literals.len();
+        let first_new = self.b.next_literal();
         let node = self.expr(cond);
         if let Expr::Let(l) = cond {
-            self.bind(&l.pat, &l.expr, first_new);
+            self.bind_pat(&l.pat, &l.expr, first_new);
         }
         node
     }
 
-    /// The map literal that `e` itself is, among those created since `first_new`.
-    fn literal_of(&self, first_new: usize, e: &Expr) -> Option<usize> {
-        let span = self.span_of(core_expr(e));
-        (first_new..self.facts.literals.len())
-            .find(|i| self.facts.literals[*i].parent.is_none() && self.facts.literals[*i].span == span)
-    }
-
     fn exit(&self, kind: ExitKind, e: &Expr) -> Node {
-        Node::Exit(Exit { kind, span: self.span_of(e) })
+        Node::Exit(Exit { kind, span: self.expr_span(e) })
     }
 
-    fn index_assign(&mut self, left: &Expr, right: &Expr, whole: &Expr) {
+    /// `ev["k1"]["k2"] = value` (see [`Lowering::index_assign`]).
+    fn index_target(&mut self, left: &Expr, right: &Expr, whole: &Expr) {
         let mut keys = Vec::new();
         let mut cur = left;
         while let Expr::Index(i) = cur {
-            match core_expr(&i.index) {
-                Expr::Lit(syn::ExprLit { lit: syn::Lit::Str(s), .. }) => keys.push(s.value()),
-                _ => return,
-            }
+            keys.push(match core_expr(&i.index) {
+                Expr::Lit(syn::ExprLit { lit: syn::Lit::Str(s), .. }) => Some(s.value()),
+                _ => None,
+            });
             cur = &i.expr;
         }
         if keys.is_empty() {
             return;
         }
-        if let Expr::Path(p) = core_expr(cur) {
-            if let Some(ident) = p.path.get_ident() {
-                keys.reverse();
-                let span = self.span_of(whole);
-                let body = self.body;
-                let value = self.str_value(right);
-                self.facts.index_assigns.push(IndexAssign {
-                    binding: unraw(&ident.to_string()),
-                    keys,
-                    span,
-                    body,
-                    value,
-                });
-            }
-        }
+        let root = match core_expr(cur) {
+            Expr::Path(p) => p.path.get_ident().map(|i| unraw(&i.to_string())),
+            _ => None,
+        };
+        self.index_assign(root, keys, right, |w| w.expr_span(whole));
     }
 
     fn call(&mut self, c: &syn::ExprCall, whole: &Expr) -> Node {
         let Expr::Path(func) = &*c.func else {
-            let mut nodes = vec![self.expr(&c.func)];
-            nodes.extend(self.exprs(&c.args));
-            return Node::Seq(nodes);
+            let func = self.expr(&c.func);
+            return seq([func, self.exprs(&c.args)]);
         };
         let path = self.resolve(&func.path);
         if path.len() > 1 || self.aliases.contains_key(path.first().map_or("", String::as_str)) {
-            self.mention(path.clone(), self.span_of(&func.path), MentionKind::Expr);
+            self.b.mention(path.clone(), self.span_of(&func.path), MentionKind::Expr);
         }
         if let Some(node) = self.map_from(&path, c, whole) {
             return node;
@@ -849,70 +1056,250 @@ impl<'a> Walker<'a> {
         let name_span =
             func.path.segments.last().map_or_else(|| self.span_of(&func.path), |s| self.span_of(&s.ident));
         let canonical = self.is_canonical_path(&path);
-        let idx = self.facts.calls.len();
-        self.facts.calls.push(Call {
-            span: self.span_of(whole),
+        let call = Call {
+            span: self.expr_span(whole),
             name,
             name_span,
             path: Some(path),
             receiver: None,
             args,
-            body: self.body,
+            body: self.b.body(),
             canonical,
-        });
-        nodes.push(Node::Call(idx));
-        Node::Seq(nodes)
+        };
+        nodes.push(self.b.call(call));
+        seq(nodes)
     }
 
     fn method_call(&mut self, m: &syn::ExprMethodCall, whole: &Expr) -> Node {
-        let mut nodes = vec![self.expr(&m.receiver)];
-        let (args, arg_nodes) = self.args(&m.args);
-        nodes.extend(arg_nodes);
+        let receiver_node = self.expr(&m.receiver);
+        let (args, mut nodes) = self.args(&m.args);
         let receiver = self.chain(&m.receiver);
-        let idx = self.facts.calls.len();
-        self.facts.calls.push(Call {
-            span: self.span_of(whole),
+        let call = Call {
+            span: self.expr_span(whole),
             name: unraw(&m.method.to_string()),
             name_span: self.span_of(&m.method),
             path: None,
             receiver,
             args,
-            body: self.body,
+            body: self.b.body(),
             canonical: false,
-        });
-        nodes.push(Node::Call(idx));
-        Node::Seq(nodes)
+        };
+        nodes.push(self.b.call(call));
+        seq(std::iter::once(receiver_node).chain(nodes))
     }
 
     fn args(&mut self, args: &Punctuated<Expr, Token![,]>) -> (Vec<Arg>, Vec<Node>) {
         let mut facts = Vec::with_capacity(args.len());
         let mut nodes = Vec::with_capacity(args.len());
         for arg in args {
-            let first_new = self.facts.literals.len();
-            let next_body = self.facts.bodies.len();
-            nodes.push(self.expr(arg));
-            let literal = self.literal_of(first_new, arg);
-            let closure = match core_expr(arg) {
+            let (ident, closure) = match core_expr(arg) {
+                Expr::Path(p) => (p.path.get_ident().map(|i| unraw(&i.to_string())), None),
                 Expr::Closure(c) => {
                     let mut params = Vec::new();
                     c.inputs.iter().for_each(|p| pat_idents(p, &mut params));
-                    Some((next_body, params))
+                    (None, Some(params))
+                }
+                _ => (None, None),
+            };
+            let (node, arg) = self.arg(arg, ident, closure);
+            nodes.push(node);
+            facts.push(arg);
+        }
+        (facts, nodes)
+    }
+
+    // ---- literals --------------------------------------------------------------------------
+
+    fn struct_literal(&mut self, s: &syn::ExprStruct, whole: &Expr) -> Node {
+        let path = self.resolve(&s.path);
+        self.b.mention(path.clone(), self.span_of(&s.path), MentionKind::Expr);
+        let idx = self.b.new_literal(self.expr_span(whole), LiteralKind::Struct(path.join("::")));
+        let mut nodes = Vec::new();
+        for field in &s.fields {
+            let (node, value) = self.entry_value(idx, &field.expr);
+            nodes.push(node);
+            if let syn::Member::Named(ident) = &field.member {
+                let key_span = self.span_of(ident);
+                let value_span = self.expr_span(&field.expr);
+                let key = unraw(&ident.to_string());
+                self.b.push_entry(idx, Entry { key, key_span, value, value_span });
+            }
+        }
+        if let Some(rest) = &s.rest {
+            nodes.push(self.expr(rest));
+            self.b.incomplete(idx);
+        }
+        nodes.push(Node::Literal(idx));
+        seq(nodes)
+    }
+
+    /// `HashMap::from([("k", v), …])` / `BTreeMap::from_iter([…])` as a map literal.
+    fn map_from(&mut self, path: &[String], c: &syn::ExprCall, whole: &Expr) -> Option<Node> {
+        let [.., ty, ctor] = path else { return None };
+        if !MAP_TYPES.contains(&ty.as_str())
+            || !matches!(ctor.as_str(), "from" | "from_iter")
+            || c.args.len() != 1
+        {
+            return None;
+        }
+        let elems: Vec<&Expr> = match core_expr(&c.args[0]) {
+            Expr::Array(a) => a.elems.iter().collect(),
+            Expr::Macro(m) if is_macro(&m.mac, "vec") => return None,
+            _ => return None,
+        };
+        let idx = self.b.new_literal(self.expr_span(whole), LiteralKind::MapFrom);
+        let mut nodes = Vec::new();
+        for elem in elems {
+            let pair = match elem {
+                Expr::Tuple(t) if t.elems.len() == 2 => t,
+                _ => {
+                    nodes.push(self.expr(elem));
+                    self.b.incomplete(idx);
+                    continue;
+                }
+            };
+            match self.str_value(&pair.elems[0]) {
+                Some((key, key_span)) => {
+                    let (node, value) = self.entry_value(idx, &pair.elems[1]);
+                    nodes.push(node);
+                    let value_span = self.expr_span(&pair.elems[1]);
+                    self.b.push_entry(idx, Entry { key, key_span, value, value_span });
+                }
+                None => {
+                    nodes.push(self.expr(&pair.elems[0]));
+                    nodes.push(self.expr(&pair.elems[1]));
+                    self.b.incomplete(idx);
+                }
+            }
+        }
+        nodes.push(Node::Literal(idx));
+        Some(seq(nodes))
+    }
+
+    // ---- macros ----------------------------------------------------------------------------
+
+    fn mac(&mut self, mac: &syn::Macro, span: Span) -> Node {
+        if is_macro(mac, "json") {
+            let mut nodes = Vec::new();
+            self.json_value(mac.tokens.clone(), Some(span), &mut nodes);
+            return seq(nodes);
+        }
+        // format!-like, assert*!, vec! and any other macro: a comma-separated expression list,
+        // or nothing when the body is not one.
+        let parser = Punctuated::<Expr, Token![,]>::parse_terminated;
+        match parser.parse2(mac.tokens.clone()) {
+            Ok(exprs) => self.exprs(&exprs),
+            Err(_) => Node::empty(),
+        }
+    }
+
+    /// One `json!` value. `span` is the span the literal takes when it is an object (the whole
+    /// `json!(…)` for the top level).
+    fn json_value(&mut self, tokens: TokenStream, span: Option<Span>, nodes: &mut Vec<Node>) -> Value {
+        let first = tokens.clone().into_iter().next().map(|t| t.span());
+        let at = |w: &Self| first.map_or_else(|| span.unwrap_or_default(), |s| w.sp(s));
+        self.nested(at, |w| Some(w.json_value_inner(tokens, span, nodes))).unwrap_or(Value::Other)
+    }
+
+    fn json_value_inner(&mut self, tokens: TokenStream, span: Option<Span>, nodes: &mut Vec<Node>) -> Value {
+        let trees: Vec<TokenTree> = tokens.clone().into_iter().collect();
+        if let [TokenTree::Group(g)] = trees.as_slice() {
+            match g.delimiter() {
+                Delimiter::Brace => {
+                    let span = span.unwrap_or_else(|| self.sp(g.span()));
+                    return Value::Map(self.json_object(g.stream(), span, nodes));
+                }
+                Delimiter::Bracket => {
+                    for element in split_commas(g.stream()) {
+                        self.json_value(element, None, nodes);
+                    }
+                    return Value::Other;
+                }
+                _ => {}
+            }
+        }
+        if let [TokenTree::Literal(lit)] = trees.as_slice() {
+            if let Ok(s) = syn::parse2::<syn::LitStr>(TokenTree::Literal(lit.clone()).into()) {
+                return Value::Str(s.value(), self.sp(lit.span()));
+            }
+            return Value::Other;
+        }
+        if trees.len() == 1
+            && matches!(&trees[0], TokenTree::Ident(i) if i == "null" || i == "true" || i == "false")
+        {
+            return Value::Other;
+        }
+        match syn::parse2::<Expr>(tokens) {
+            Ok(expr) => {
+                nodes.push(self.expr(&expr));
+                match self.str_value(&expr) {
+                    Some((s, span)) => Value::Str(s, span),
+                    None => Value::Other,
+                }
+            }
+            Err(_) => Value::Other,
+        }
+    }
+
+    fn json_object(&mut self, tokens: TokenStream, span: Span, nodes: &mut Vec<Node>) -> usize {
+        let idx = self.b.new_literal(span, LiteralKind::Json);
+        for entry in split_commas(tokens) {
+            let trees: Vec<TokenTree> = entry.into_iter().collect();
+            let Some(colon) = key_colon(&trees) else {
+                self.b.incomplete(idx);
+                continue;
+            };
+            let key_tokens: TokenStream = trees[..colon].iter().cloned().collect();
+            let value_tokens: TokenStream = trees[colon + 1..].iter().cloned().collect();
+            let value_span = match (trees.get(colon + 1), trees.last()) {
+                (Some(first), Some(last)) => self.sp(first.span()).join(self.sp(last.span())),
+                _ => Span::default(),
+            };
+            let key = match trees[..colon] {
+                [TokenTree::Literal(ref lit)] => {
+                    syn::parse2::<syn::LitStr>(key_tokens).ok().map(|s| (s.value(), self.sp(lit.span())))
                 }
                 _ => None,
             };
-            let ident = match core_expr(arg) {
-                Expr::Path(p) => p.path.get_ident().map(|i| unraw(&i.to_string())),
-                _ => None,
-            };
-            facts.push(Arg {
-                span: self.span_of(arg),
-                str_lit: self.str_value(arg),
-                ident,
-                literal,
-                closure,
-            });
+            // A nested object is a literal of its own, just created: the entry's value.
+            let value = self.json_value(value_tokens, None, nodes);
+            if let Value::Map(child) = value {
+                self.b.adopt(idx, child);
+            }
+            match key {
+                Some((key, key_span)) => {
+                    self.b.push_entry(idx, Entry { key, key_span, value, value_span });
+                }
+                None => self.b.incomplete(idx),
+            }
         }
-        (facts, nodes)
+        nodes.push(Node::Literal(idx));
+        idx
+    }
+}
+
+impl Lowering for Walker<'_> {
+    type Expr = Expr;
+
+    fn builder(&mut self) -> &mut FactsBuilder {
+        &mut self.b
+    }
+
+    fn built(&self) -> &FactsBuilder {
+        &self.b
+    }
+
+    fn lower_expr(&mut self, e: &Expr) -> Node {
+        self.expr(e)
+    }
+
+    fn span(&self, e: &Expr) -> Span {
+        self.expr_span(e)
+    }
+
+    /// The value of `&x`, `(x)`, `x.clone()`, `x.into()` … is `x`'s.
+    fn value_span(&self, e: &Expr) -> Span {
+        self.expr_span(core_expr(e))
     }
 
     /// The value of a string literal, seen through conversions that keep it.
@@ -969,14 +1356,14 @@ impl<'a> Walker<'a> {
                     Some(i) => Root::Ident(unraw(&i.to_string())),
                     None => Root::Other,
                 };
-                return Some(Chain { root, root_span: self.span_of(e), segs: Vec::new() });
+                return Some(Chain { root, root_span: self.expr_span(e), segs: Vec::new() });
             }
             Expr::Call(c) => {
                 let root = match &*c.func {
                     Expr::Path(p) => Root::Call(self.resolve(&p.path)),
                     _ => Root::Other,
                 };
-                return Some(Chain { root, root_span: self.span_of(e), segs: Vec::new() });
+                return Some(Chain { root, root_span: self.expr_span(e), segs: Vec::new() });
             }
             Expr::Field(f) => {
                 let name = match &f.member {
@@ -999,208 +1386,12 @@ impl<'a> Walker<'a> {
             Expr::Group(g) => return self.chain(&g.expr),
             Expr::Reference(r) => return self.chain(&r.expr),
             Expr::Unary(u) if matches!(u.op, syn::UnOp::Deref(_)) => return self.chain(&u.expr),
-            _ => return Some(Chain { root: Root::Other, root_span: self.span_of(e), segs: Vec::new() }),
+            _ => return Some(Chain { root: Root::Other, root_span: self.expr_span(e), segs: Vec::new() }),
         };
         // The access's last token, not the whole expression's span, which costs its length.
         let end = self.sp(last).end;
         chain.segs.push(Seg { kind: seg.0, name: seg.1, span: Span::new(chain.root_span.start, end) });
         Some(chain)
-    }
-
-    // ---- literals --------------------------------------------------------------------------
-
-    fn new_literal(&mut self, span: Span, kind: LiteralKind) -> usize {
-        let idx = self.facts.literals.len();
-        self.facts.literals.push(MapLiteral {
-            span,
-            kind,
-            entries: Vec::new(),
-            complete: true,
-            binding: None,
-            parent: None,
-            body: self.body,
-        });
-        idx
-    }
-
-    /// Walks an entry's value; a map literal that is the whole value becomes a child of `parent`.
-    fn literal_value(&mut self, value: &Expr, parent: usize, nodes: &mut Vec<Node>) -> Value {
-        let first_new = self.facts.literals.len();
-        nodes.push(self.expr(value));
-        if let Some(child) = self.literal_of(first_new, value) {
-            self.facts.literals[child].parent = Some(parent);
-            return Value::Map(child);
-        }
-        match self.str_value(value) {
-            Some((s, span)) => Value::Str(s, span),
-            None => Value::Other,
-        }
-    }
-
-    fn struct_literal(&mut self, s: &syn::ExprStruct, whole: &Expr) -> Node {
-        let path = self.resolve(&s.path);
-        self.mention(path.clone(), self.span_of(&s.path), MentionKind::Expr);
-        let idx = self.new_literal(self.span_of(whole), LiteralKind::Struct(path.join("::")));
-        let mut nodes = Vec::new();
-        for field in &s.fields {
-            let value = self.literal_value(&field.expr, idx, &mut nodes);
-            if let syn::Member::Named(ident) = &field.member {
-                let key_span = self.span_of(ident);
-                let value_span = self.span_of(&field.expr);
-                self.facts.literals[idx].entries.push(Entry {
-                    key: unraw(&ident.to_string()),
-                    key_span,
-                    value,
-                    value_span,
-                });
-            }
-        }
-        if let Some(rest) = &s.rest {
-            nodes.push(self.expr(rest));
-            self.facts.literals[idx].complete = false;
-        }
-        nodes.push(Node::Literal(idx));
-        Node::Seq(nodes)
-    }
-
-    /// `HashMap::from([("k", v), …])` / `BTreeMap::from_iter([…])` as a map literal.
-    fn map_from(&mut self, path: &[String], c: &syn::ExprCall, whole: &Expr) -> Option<Node> {
-        let [.., ty, ctor] = path else { return None };
-        if !MAP_TYPES.contains(&ty.as_str())
-            || !matches!(ctor.as_str(), "from" | "from_iter")
-            || c.args.len() != 1
-        {
-            return None;
-        }
-        let elems: Vec<&Expr> = match core_expr(&c.args[0]) {
-            Expr::Array(a) => a.elems.iter().collect(),
-            Expr::Macro(m) if is_macro(&m.mac, "vec") => return None,
-            _ => return None,
-        };
-        let idx = self.new_literal(self.span_of(whole), LiteralKind::MapFrom);
-        let mut nodes = Vec::new();
-        for elem in elems {
-            let Expr::Tuple(t) = elem else {
-                nodes.push(self.expr(elem));
-                self.facts.literals[idx].complete = false;
-                continue;
-            };
-            if t.elems.len() != 2 {
-                nodes.push(self.expr(elem));
-                self.facts.literals[idx].complete = false;
-                continue;
-            }
-            match self.str_value(&t.elems[0]) {
-                Some((key, key_span)) => {
-                    let value = self.literal_value(&t.elems[1], idx, &mut nodes);
-                    let value_span = self.span_of(&t.elems[1]);
-                    self.facts.literals[idx].entries.push(Entry { key, key_span, value, value_span });
-                }
-                None => {
-                    nodes.push(self.expr(&t.elems[0]));
-                    nodes.push(self.expr(&t.elems[1]));
-                    self.facts.literals[idx].complete = false;
-                }
-            }
-        }
-        nodes.push(Node::Literal(idx));
-        Some(Node::Seq(nodes))
-    }
-
-    // ---- macros ----------------------------------------------------------------------------
-
-    fn mac(&mut self, mac: &syn::Macro, span: Span) -> Node {
-        if is_macro(mac, "json") {
-            let mut nodes = Vec::new();
-            self.json_value(mac.tokens.clone(), Some(span), &mut nodes);
-            return Node::Seq(nodes);
-        }
-        // format!-like, assert*!, vec! and any other macro: a comma-separated expression list,
-        // or nothing when the body is not one.
-        let parser = Punctuated::<Expr, Token![,]>::parse_terminated;
-        match parser.parse2(mac.tokens.clone()) {
-            Ok(exprs) => Node::Seq(self.exprs(&exprs)),
-            Err(_) => Node::empty(),
-        }
-    }
-
-    /// One `json!` value. `span` is the span the literal takes when it is an object (the whole
-    /// `json!(…)` for the top level).
-    fn json_value(&mut self, tokens: TokenStream, span: Option<Span>, nodes: &mut Vec<Node>) -> Value {
-        let trees: Vec<TokenTree> = tokens.clone().into_iter().collect();
-        if let [TokenTree::Group(g)] = trees.as_slice() {
-            match g.delimiter() {
-                Delimiter::Brace => {
-                    let span = span.unwrap_or_else(|| self.sp(g.span()));
-                    return Value::Map(self.json_object(g.stream(), span, nodes));
-                }
-                Delimiter::Bracket => {
-                    for element in split_commas(g.stream()) {
-                        self.json_value(element, None, nodes);
-                    }
-                    return Value::Other;
-                }
-                _ => {}
-            }
-        }
-        if let [TokenTree::Literal(lit)] = trees.as_slice() {
-            if let Ok(s) = syn::parse2::<syn::LitStr>(TokenTree::Literal(lit.clone()).into()) {
-                return Value::Str(s.value(), self.sp(lit.span()));
-            }
-            return Value::Other;
-        }
-        if trees.len() == 1
-            && matches!(&trees[0], TokenTree::Ident(i) if i == "null" || i == "true" || i == "false")
-        {
-            return Value::Other;
-        }
-        match syn::parse2::<Expr>(tokens) {
-            Ok(expr) => {
-                nodes.push(self.expr(&expr));
-                match self.str_value(&expr) {
-                    Some((s, span)) => Value::Str(s, span),
-                    None => Value::Other,
-                }
-            }
-            Err(_) => Value::Other,
-        }
-    }
-
-    fn json_object(&mut self, tokens: TokenStream, span: Span, nodes: &mut Vec<Node>) -> usize {
-        let idx = self.new_literal(span, LiteralKind::Json);
-        for entry in split_commas(tokens) {
-            let trees: Vec<TokenTree> = entry.into_iter().collect();
-            let Some(colon) = key_colon(&trees) else {
-                self.facts.literals[idx].complete = false;
-                continue;
-            };
-            let key_tokens: TokenStream = trees[..colon].iter().cloned().collect();
-            let value_tokens: TokenStream = trees[colon + 1..].iter().cloned().collect();
-            let value_span = match (trees.get(colon + 1), trees.last()) {
-                (Some(first), Some(last)) => self.sp(first.span()).join(self.sp(last.span())),
-                _ => Span::default(),
-            };
-            let key = match trees[..colon] {
-                [TokenTree::Literal(ref lit)] => {
-                    syn::parse2::<syn::LitStr>(key_tokens).ok().map(|s| (s.value(), self.sp(lit.span())))
-                }
-                _ => None,
-            };
-            let value = self.json_value(value_tokens, None, nodes);
-            if let Value::Map(child) = value {
-                if self.facts.literals[child].parent.is_none() {
-                    self.facts.literals[child].parent = Some(idx);
-                }
-            }
-            match key {
-                Some((key, key_span)) => {
-                    self.facts.literals[idx].entries.push(Entry { key, key_span, value, value_span })
-                }
-                None => self.facts.literals[idx].complete = false,
-            }
-        }
-        nodes.push(Node::Literal(idx));
-        idx
     }
 }
 
@@ -1263,4 +1454,203 @@ fn parse_static_decls(input: ParseStream, lazy: bool) -> syn::Result<Vec<StaticD
         input.parse::<Token![;]>()?;
     }
     Ok(decls)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::facts::render::render;
+
+    /// Lowers `src` and snapshots the source followed by its facts.
+    fn snapshot(name: &str, src: &str) {
+        let facts = parse(src, &["agent_events".to_owned()]).expect("parses");
+        insta::assert_snapshot!(name, format!("{src}----\n{}", render(&facts, src)));
+    }
+
+    #[test]
+    fn calls_and_member_chains() {
+        snapshot(
+            "calls",
+            r#"use crate::ws::get_manager as gm;
+fn run(&self, ctx: &Ctx) -> Result<(), E> {
+    gm().send_all("hi".to_string());
+    self.ctx.ws.as_ref()?.send(&event, move |x| x.done()).await;
+    agent_events::Run::start(TOOL_NAME, String::from("x"), json!("y"));
+    ws[0].items.len();
+    (make())(1);
+    Ok(())
+}
+const TOOL_NAME: &str = "search";
+"#,
+        );
+    }
+
+    #[test]
+    fn map_literals() {
+        snapshot(
+            "literals",
+            r#"fn f(id: u32) {
+    let ev = json!({"type": "tool_executing", "data": {"tool_name": "x", "n": 1}, k: 2, "list": [{"a": "b"}]});
+    send(json!({"type": KIND}), Event { kind: "agent_started".into(), payload: json!({"x": "y"}), ..Default::default() });
+    let m = HashMap::from([("type", "agent_thinking"), ("nested", Inner { a: "b" }), (key, "v"), other]);
+    let n = BTreeMap::from_iter([("k", String::from("v"))]);
+}
+const KIND: &str = "agent_completed";
+"#,
+        );
+    }
+
+    #[test]
+    fn bindings_and_index_assigns() {
+        snapshot(
+            "bindings",
+            r#"fn f(ctx: &Ctx) {
+    let m = &ctx.ws;
+    let plain = x;
+    let (a, b) = (ctx.a, ctx.b);
+    if let Some(w) = &self.ctx.websocket { w.send(); }
+    while let Some(item) = queue.pop() { item.go(); }
+    match &ctx.manager { Some(mgr) => mgr.notify(), None => {} }
+    let Some(inner) = ctx.inner.get() else { return };
+    let mut ev = json!({});
+    ev["type"] = "tool_executing".into();
+    ev["data"]["tool_name"] = json!("search");
+    ev[key]["x"] = "y";
+    (*ev)["z"] = "no";
+    ev["w"] = value;
+}
+"#,
+        );
+    }
+
+    #[test]
+    fn items_statics_and_mentions() {
+        snapshot(
+            "items",
+            r#"use std::sync::{Arc, Mutex as M};
+use agent_events::{self, EventSink as Sink};
+use crate::ws::*;
+static MANAGER: Lazy<Arc<M<WebSocketManager>>> = Lazy::new(|| Arc::new(M::new(WebSocketManager::new())));
+lazy_static! { pub static ref GLOBAL: Mutex<Registry> = Mutex::new(Registry::default()); }
+thread_local! { static LOCAL: RefCell<Option<Conn>> = const { RefCell::new(None) }; }
+struct Emitter { sink: Arc<dyn Sink>, f: fn(Event) -> Out }
+enum E { A(Box<Payload>), B { c: Vec<Item> } }
+type Alias = HashMap<String, Value>;
+#[agent_events::handler]
+impl Sink for Emitter {
+    #[tracing::instrument]
+    fn deliver(&self, event: &Event) -> Result<(), SinkError> { agent_events::deliver(event) }
+    const NAME: &'static str = "emitter";
+}
+trait Notifier { fn notify_agent_started(&self, id: &str); fn helper(&self) { self.notify_agent_started("x") } }
+impl<T: Into<String>> Generic<T> where T: Clone { fn new<U: AsRef<str>>(x: U) -> Self { Self::build(x) } }
+impl agent_events::EventSink for Audit { fn deliver(&self) {} }
+mod inner { pub fn nested(x: impl Iterator<Item = Event>) {} }
+fn r#type() { crate::ws::util::call(); Foo::BAR; }
+"#,
+        );
+    }
+
+    #[test]
+    fn control_flow_trees() {
+        snapshot(
+            "control_flow",
+            r#"fn flow(e: &E) -> Result<(), Error> {
+    e.a();
+    if e.b() { e.c()?; } else if e.d() && e.e() { return Err(e.f()); } else { e.g(); }
+    'outer: loop {
+        for x in e.h() { if x.i() { break 'outer; } continue; }
+        while let Some(y) = e.j() { y.k(); }
+        break;
+    }
+    match e.l() { A if e.m() => e.n(), B => {} _ => { e.o(); } }
+    match never {}
+    let v = e.p() || e.q();
+    unsafe { e.r(); }
+    e.s().await?;
+    Ok(())
+}
+"#,
+        );
+    }
+
+    #[test]
+    fn closures_async_and_nested_bodies() {
+        snapshot(
+            "bodies",
+            r#"async fn outer(e: &E) {
+    let c = |a, (b, _)| { e.in_closure(a); };
+    let fut = async move { e.in_async().await };
+    spawn(async { e.spawned() });
+    try_run(|| e.try_it());
+    fn inner() { helper(); }
+    e.after();
+}
+"#,
+        );
+    }
+
+    #[test]
+    fn macros() {
+        snapshot(
+            "macros",
+            r#"fn m(e: &E) {
+    println!("{}", e.formatted());
+    assert_eq!(e.left(), json!({"type": "agent_started"}));
+    vec![e.one(), e.two()];
+    my_macro!(this is not an expression list);
+    macro_rules! local { () => { e.never() }; }
+}
+"#,
+        );
+    }
+
+    #[test]
+    fn comments_of_a_file() {
+        let src = "// head\nfn f() { let s = \"// not\"; /* inline */ }\n  // own line\n";
+        let comments: Vec<(&str, bool)> = crate::comments::rust_comments(src)
+            .iter()
+            .map(|c| (&src[c.span.start..c.span.end], c.own_line))
+            .collect();
+        insta::assert_debug_snapshot!("comments", comments);
+    }
+
+    #[test]
+    fn deep_nesting_is_refused_before_parsing() {
+        // `syn` parses the values of `return`, `break` and `yield`, and the subpatterns of `@`,
+        // recursively: these count as levels too.
+        for src in [
+            format!("fn f() {{ {}x; }}", "!".repeat(100_000)),
+            format!("fn f() {{ {}1{}; }}", "(".repeat(100_000), ")".repeat(100_000)),
+            format!("fn f() {{ {}1; }}", "return ".repeat(100_000)),
+            format!("fn f() {{ loop {{ {}1; }} }}", "break ".repeat(100_000)),
+            format!("fn f() {{ {}1; }}", "yield ".repeat(100_000)),
+            format!("fn f() {{ let {}a = 1; }}", "a @ ".repeat(100_000)),
+        ] {
+            let e = parse(&src, &[]).expect_err("too deep");
+            assert!(e.message.contains("nests deeper than"), "{}", e.message);
+        }
+    }
+
+    #[test]
+    fn deep_trees_the_estimate_misses_are_refused_by_the_walk() {
+        // Postfix chains and `else if` chains parse without recursion and nest without brackets
+        // or operators the estimate counts: the walk's guard refuses them, on a small stack.
+        let n = 100_000;
+        for src in [
+            format!("fn f() {{ a{}; }}", "(1)".repeat(n)),
+            format!("fn f() {{ a{}; }}", "[0]".repeat(n)),
+            format!("fn f() {{ if a {{}}{} }}", " else if a {}".repeat(n)),
+            format!("fn f() {{ let x = 1{}; }}", " as u8".repeat(n)),
+        ] {
+            assert!(check_nesting(&src).is_ok());
+            let e = parse(&src, &[]).expect_err("too deep");
+            assert!(e.message.contains("nests deeper than 2000 levels"), "{}", e.message);
+        }
+        // Deep but within the limit: linted.
+        let src = format!("fn f() {{ a{}.notify_agent_started(); }}", "(1)".repeat(1_500));
+        let facts = parse(&src, &[]).expect("parses");
+        let names: Vec<&str> = facts.calls.iter().map(|c| c.name.as_str()).collect();
+        assert_eq!(names, ["a", "notify_agent_started"]);
+    }
 }
