@@ -113,6 +113,8 @@ pub struct Config {
     pub rules: Vec<ActiveRule>,
     /// The same rules as they apply to each language's files (by [`Lang::index`]).
     by_lang: Vec<Vec<ActiveRule>>,
+    /// The shared name lists, as configured.
+    pub shared: SharedLists,
     /// Python: call patterns of the project's canonical adapter.
     pub canonical_calls: Vec<String>,
     /// The languages linted (`--lang`); all when empty.
@@ -319,6 +321,7 @@ impl Config {
             warnings,
             rules,
             by_lang,
+            shared,
             canonical_calls: raw.canonical_calls,
             langs: Vec::new(),
             levels,

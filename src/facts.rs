@@ -28,6 +28,9 @@ pub struct Facts {
     pub trait_impls: Vec<(String, String)>,
     /// One control-flow tree per function, closure and async body.
     pub bodies: Vec<Body>,
+    /// The values functions return: `return value`, and a Rust function body's final
+    /// expression.
+    pub returned: Vec<Span>,
     /// The attribute paths on `impl` blocks, by the self type (`agent_events`).
     pub impl_attrs: Vec<(String, Vec<String>)>,
 }
@@ -274,8 +277,10 @@ pub enum MentionKind {
     Import,
     /// As a type.
     Type,
-    /// As an expression: a called function, a constructor, a value.
+    /// Called or constructed: the callee of a call, a struct literal's path.
     Expr,
+    /// Referred to as a value, not called (`handler = WebSocketNotifier`, an assignment's target).
+    Value,
 }
 
 /// A body's control-flow tree: the calls and literals it evaluates, in evaluation order, with
@@ -306,6 +311,9 @@ pub enum Node {
     },
     /// Control leaves: `?`, `return`, `raise`, `break`, `continue`.
     Exit(Exit),
+    /// The first node of an arm that runs only when a simple condition holds (or does not):
+    /// two arms under the same condition, in one body, are taken together.
+    Guard(Guard),
     /// A call (index into [`Facts::calls`]).
     Call(usize),
     /// A map literal (index into [`Facts::literals`]).
@@ -329,6 +337,16 @@ impl Default for Node {
     fn default() -> Self {
         Node::empty()
     }
+}
+
+/// A simple condition an arm runs under: a name or member chain tested for presence
+/// (`if self.bridge:`, `if ctx.ws.is_some()`, `if x is not None`), and whether it holds there.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Guard {
+    /// The condition, as written without white space (`self.bridge`).
+    pub key: String,
+    /// Whether the arm runs when it holds (`true`) or when it does not.
+    pub holds: bool,
 }
 
 /// A point where control leaves.
@@ -492,6 +510,7 @@ pub(crate) mod render {
                 MentionKind::Import => "import",
                 MentionKind::Type => "type",
                 MentionKind::Expr => "expr",
+                MentionKind::Value => "value",
             };
             let _ = write!(o, "  {kind} {} {}", m.path.join("::"), src(m.span));
             if let Some(owner) = &m.in_impl_of {
@@ -577,6 +596,7 @@ pub(crate) mod render {
             }
             Node::Call(i) => format!("c{i}"),
             Node::Literal(i) => format!("l{i}"),
+            Node::Guard(g) => format!("if{}`{}`", if g.holds { "" } else { "!" }, g.key),
         }
     }
 }

@@ -79,6 +79,8 @@ pub struct Linter<'c> {
     options: frontend::Options,
     /// The `{adapter}` of Python help texts.
     adapter: String,
+    /// What decides whether a payload is sent.
+    send_lists: rules::sends::SendLists,
     /// Per language (by [`Lang::index`]), when on; `None` for a language whose prefilter
     /// could not be built.
     prefilters: Option<Vec<Option<Prefilter>>>,
@@ -86,37 +88,17 @@ pub struct Linter<'c> {
     pub warnings: Vec<String>,
 }
 
-/// Names, on each finding, the innermost function whose extent holds its span. Extents nest (they
-/// come from a syntax tree), so one sweep over the functions and the findings, both in order of
-/// position, with a stack of the functions open at that position, finds them all: linear in the
-/// functions and findings (after sorting), however many there are.
+/// Names, on each finding, the innermost function whose extent holds its span (one sweep,
+/// however many functions and findings there are).
 fn name_enclosing_items(facts: &Facts, findings: &mut [Finding]) {
     if findings.is_empty() {
         return;
     }
-    let mut fns: Vec<(Span, usize)> =
+    let extents: Vec<(Span, usize)> =
         facts.fns.iter().enumerate().filter_map(|(i, f)| f.extent.map(|e| (e, i))).collect();
-    // Outer before inner where two start together; of two with one extent, the first defined
-    // ends on top.
-    fns.sort_by_key(|(e, i)| (e.start, std::cmp::Reverse(e.end), std::cmp::Reverse(*i)));
-    let mut order: Vec<usize> = (0..findings.len()).collect();
-    order.sort_by_key(|i| findings[*i].span.start);
-    let mut open: Vec<(Span, usize)> = Vec::new();
-    let mut next = 0;
-    for i in order {
-        let span = findings[i].span;
-        while let Some(&(extent, f)) = fns.get(next).filter(|(e, _)| e.start <= span.start) {
-            while open.last().is_some_and(|(e, _)| e.end < extent.start) {
-                open.pop();
-            }
-            open.push((extent, f));
-            next += 1;
-        }
-        while open.last().is_some_and(|(e, _)| e.end < span.start) {
-            open.pop();
-        }
-        findings[i].item =
-            open.iter().rev().find(|(e, _)| e.contains(span)).map(|(_, f)| facts.fns[*f].item_path());
+    let spans: Vec<Span> = findings.iter().map(|f| f.span).collect();
+    for (finding, f) in findings.iter_mut().zip(crate::source::innermost(extents, &spans)) {
+        finding.item = f.map(|f| facts.fns[f].item_path());
     }
 }
 
@@ -164,7 +146,8 @@ impl<'c> Linter<'c> {
             Some(pattern) => format!("`{pattern}`"),
             None => "named in `canonical-calls`".to_owned(),
         };
-        Linter { config, events, options, adapter, prefilters: Some(prefilters), warnings }
+        let send_lists = rules::sends::SendLists::new(&config.shared);
+        Linter { config, events, options, adapter, send_lists, prefilters: Some(prefilters), warnings }
     }
 
     /// Parses every file, even those the prefilter would skip (`--no-prefilter`).
@@ -357,13 +340,24 @@ impl<'c> Linter<'c> {
                 observed = observe(facts, lang);
                 if !self.config.is_canonical_module(module) {
                     let adapter = self.config.canonical_calls.first().map(String::as_str);
+                    let sends = std::cell::OnceCell::new();
                     for rule in self.config.rules_for(lang) {
                         if matches!(rule.kind, Kind::ParseError | Kind::UnusedSuppression)
                             || self.config.level(&rule.def.id, rel) == Level::Allow
                         {
                             continue;
                         }
-                        let cx = Cx { rel, text, facts, events: &self.events, rule, lang, adapter };
+                        let cx = Cx {
+                            rel,
+                            text,
+                            facts,
+                            events: &self.events,
+                            rule,
+                            lang,
+                            adapter,
+                            send_lists: &self.send_lists,
+                            sends: &sends,
+                        };
                         for hit in rules::run(&cx) {
                             findings.extend(self.finding(rule, rel, text, &index, hit));
                         }

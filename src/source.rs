@@ -88,6 +88,16 @@ mod tests {
     use super::*;
 
     #[test]
+    fn innermost_finds_the_smallest_enclosing_interval() {
+        let intervals = vec![(Span::new(0, 100), 'a'), (Span::new(10, 20), 'b'), (Span::new(30, 40), 'c')];
+        let items =
+            [Span::new(12, 14), Span::new(25, 26), Span::new(35, 36), Span::new(5, 120), Span::new(10, 20)];
+        assert_eq!(innermost(intervals, &items), [Some('b'), Some('a'), Some('c'), None, Some('b')]);
+        let same = vec![(Span::new(0, 9), 1), (Span::new(0, 9), 2)];
+        assert_eq!(innermost(same, &[Span::new(1, 2)]), [Some(1)]);
+    }
+
+    #[test]
     fn columns_count_characters_not_bytes() {
         let text = "ab\né x\n";
         let index = LineIndex::new(text);
@@ -98,4 +108,37 @@ mod tests {
         assert_eq!(index.line(6), 2);
         assert_eq!(index.line_start(2), Some(3));
     }
+}
+
+/// For each of `items`, the innermost of `intervals` that holds it (its value), when the
+/// intervals nest, as spans from one syntax tree do: one sweep over both in order of position
+/// with a stack of the intervals open there, linear after sorting. Of two intervals with one
+/// span, the one listed first is the inner.
+pub fn innermost<T: Copy>(mut intervals: Vec<(Span, T)>, items: &[Span]) -> Vec<Option<T>> {
+    // Outer before inner where two start together; of equal spans, the first listed on top.
+    let order_of: Vec<usize> = (0..intervals.len()).collect();
+    let mut keyed: Vec<(Span, usize)> = intervals.iter().map(|(s, _)| *s).zip(order_of).collect();
+    keyed.sort_by_key(|(s, i)| (s.start, std::cmp::Reverse(s.end), std::cmp::Reverse(*i)));
+    let sorted: Vec<(Span, T)> = keyed.iter().map(|(_, i)| intervals[*i]).collect();
+    intervals.clear();
+    let mut order: Vec<usize> = (0..items.len()).collect();
+    order.sort_by_key(|i| items[*i].start);
+    let mut found = vec![None; items.len()];
+    let mut open: Vec<(Span, T)> = Vec::new();
+    let mut next = 0;
+    for i in order {
+        let item = items[i];
+        while let Some(&(span, value)) = sorted.get(next).filter(|(s, _)| s.start <= item.start) {
+            while open.last().is_some_and(|(s, _)| s.end < span.start) {
+                open.pop();
+            }
+            open.push((span, value));
+            next += 1;
+        }
+        while open.last().is_some_and(|(s, _)| s.end < item.start) {
+            open.pop();
+        }
+        found[i] = open.iter().rev().find(|(s, _)| s.contains(item)).map(|(_, v)| *v);
+    }
+    found
 }

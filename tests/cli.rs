@@ -129,13 +129,13 @@ fn event_types_held_in_string_constants_of_the_file_are_found() {
 
 #[test]
 fn a_manager_used_through_a_closure_is_found_and_other_uses_are_not() {
-    let src = "fn f(ctx: &Ctx) {\n    ctx.websocket_manager.as_ref().map(|m| m.send_agent_thinking(\"u\", \"x\"));\n    ctx.websocket_manager.as_ref().map(|m| m.is_connected());\n    let n = ctx.websocket_manager.as_ref().map_or(0, |m| m.connection_count());\n    let k = ctx.websocket_manager.clone().unwrap().connection_count();\n    match &ctx.websocket_manager {\n        Some(m) => m.send_to_user(\"u\", 1),\n        None => {}\n    }\n    match &ctx.websocket_manager {\n        Some(m) => std::sync::Arc::clone(m),\n        None => todo!(),\n    };\n}\n";
+    let src = "fn f(ctx: &Ctx) {\n    ctx.websocket_manager.as_ref().map(|m| m.send_agent_thinking(\"u\", \"x\"));\n    ctx.websocket_manager.as_ref().map(|m| m.is_connected());\n    let n = ctx.websocket_manager.as_ref().map_or(0, |m| m.connection_count());\n    let k = ctx.websocket_manager.clone().unwrap().connection_count();\n    match &ctx.websocket_manager {\n        Some(m) => m.send_to_user(\"u\", \"agent_completed\"),\n        None => {}\n    }\n    ctx.websocket_manager.as_ref().map(|m| m.send_to_user(\"u\", 1));\n    match &ctx.websocket_manager {\n        Some(m) => std::sync::Arc::clone(m),\n        None => todo!(),\n    };\n}\n";
     let dir = project(&[("src/lib.rs", src)]);
     let out = run(&["check", "--format", "short", "--select", "context-manager-call"], dir.path());
     assert_eq!(
         stdout(&out),
-        "src/lib.rs:2:5: warning[context-manager-call] agent events sent through `websocket_manager` reached via another object (`send_agent_thinking`)\n\
-         src/lib.rs:6:12: warning[context-manager-call] agent events sent through `websocket_manager` reached via another object (`send_to_user`)\n"
+        "src/lib.rs:2:5: warning[context-manager-call] `agent_thinking` event sent through `websocket_manager` reached via another object (`send_agent_thinking` names it)\n\
+         src/lib.rs:6:12: warning[context-manager-call] `agent_completed` event sent through `websocket_manager` reached via another object (`send_to_user` is given one)\n"
     );
 }
 

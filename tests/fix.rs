@@ -67,14 +67,14 @@ fn diff_prints_and_writes_nothing() {
 
 #[test]
 fn unsafe_fixes_need_the_flag() {
-    let src = "fn f() { let e = serde_json::json!({\"type\": \"agent_thinking\"}); }\n";
+    let src = "fn f(m: &M) { m.send_json(serde_json::json!({\"type\": \"agent_thinking\"})); }\n";
     let dir = project("", &[("src/lib.rs", src.as_bytes())]);
     run(&["fix"], dir.path());
     assert_eq!(read(dir.path(), "src/lib.rs"), src);
     run(&["fix", "--unsafe-fixes"], dir.path());
     assert_eq!(
         read(dir.path(), "src/lib.rs"),
-        "fn f() { let e = serde_json::json!({\"type\": \"agent_thinking\", \"thought\": \"TODO\"}); }\n"
+        "fn f(m: &M) { m.send_json(serde_json::json!({\"type\": \"agent_thinking\", \"thought\": \"TODO\"})); }\n"
     );
 }
 

@@ -37,7 +37,7 @@ fn sarif_is_valid_against_the_2_1_0_schema_and_carries_fingerprints_and_fixes() 
         panic!("{e:#}");
     }
     let results = log["runs"][0]["results"].as_array().unwrap();
-    assert_eq!(results.len(), 130);
+    assert_eq!(results.len(), 132);
     assert!(results.iter().all(|r| r["partialFingerprints"]["agentEventsFingerprint/v1"]
         .as_str()
         .is_some_and(|f| f.len() == 16)));

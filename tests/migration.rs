@@ -53,7 +53,13 @@ fn fix_migrates_the_half_migrated_backend() {
     let after = findings(&project);
     assert!(after.iter().all(|f| f["fix"].is_null()), "{after:#?}");
     let rules: Vec<&str> = after.iter().map(|f| f["rule"].as_str().unwrap()).collect();
-    assert_eq!(rules, ["competing-emitter", "competing-emitter"], "only the legacy types themselves remain");
+    // The legacy types themselves remain, with the frames their own methods build (`tool_start`,
+    // `tool_end`: sent, and named like agent events).
+    assert_eq!(
+        rules,
+        ["competing-emitter", "direct-event-payload", "direct-event-payload", "competing-emitter"],
+        "only the legacy types themselves remain"
+    );
     insta::assert_snapshot!(
         "fixable_backend_fixed",
         std::fs::read_to_string(project.join("src/lib.rs")).unwrap()

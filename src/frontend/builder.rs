@@ -101,6 +101,36 @@ impl Flat {
     }
 }
 
+/// An `if` whose condition is a simple presence test (`key`, `!key` for absence): each arm
+/// starts with its [`Guard`], so that two `if`s on the same condition are taken together.
+/// Without a key, or when both arms do nothing, the plain [`branch`].
+pub fn guarded(key: Option<String>, then: Node, otherwise: Node) -> Node {
+    match key {
+        Some(key) if !(then.is_empty() && otherwise.is_empty()) => {
+            let (key, holds) = match key.strip_prefix('!') {
+                Some(key) => (key.to_owned(), false),
+                None => (key, true),
+            };
+            Node::Branch(vec![
+                seq([Node::Guard(Guard { key: key.clone(), holds }), then]),
+                seq([Node::Guard(Guard { key, holds: !holds }), otherwise]),
+            ])
+        }
+        _ => branch([then, otherwise]),
+    }
+}
+
+/// Whether a condition, written without white space, is a name or member chain (`self.bridge`,
+/// `ctx.websocket_manager`): what a presence test tests.
+pub fn is_plain_chain(key: &str) -> bool {
+    !key.is_empty()
+        && key.split('.').all(|part| {
+            !part.is_empty()
+                && part.chars().all(|c| c.is_alphanumeric() || c == '_')
+                && !part.starts_with(|c: char| c.is_ascii_digit())
+        })
+}
+
 /// A branch: exactly one of the arms runs. A branch whose arms all do nothing is nothing; a
 /// branch without arms (`match never {}`) never completes, and is kept.
 pub fn branch<A: AsRef<[Node]> + Into<Vec<Node>>>(arms: A) -> Node {

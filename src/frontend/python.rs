@@ -17,7 +17,9 @@ use ruff_python_ast::{
 use ruff_python_parser::parse_unchecked_source;
 use ruff_text_size::{Ranged, TextRange};
 
-use super::builder::{branch, drop_deep, grow, seq, too_deep_error, FactsBuilder, Lowering, MAX_CHAIN};
+use super::builder::{
+    branch, drop_deep, grow, guarded, seq, too_deep_error, FactsBuilder, Lowering, MAX_CHAIN,
+};
 use super::ParseError;
 use crate::comments::Comment;
 use crate::facts::*;
@@ -73,9 +75,9 @@ pub fn parse(text: &str, options: &Options) -> (Result<Facts, ParseError>, Vec<C
 }
 
 /// The names a function body binds (assignments, loop and `with` targets, walrus, `except … as`),
-/// not looking into nested functions and classes.
+/// not looking into nested functions and classes; and the names it declares `global`.
 #[derive(Default)]
-struct Locals(HashSet<String>);
+struct Locals(HashSet<String>, HashSet<String>);
 
 impl Locals {
     fn target(&mut self, e: &Expr) {
@@ -103,6 +105,7 @@ impl<'a> Visitor<'a> for Locals {
                 return;
             }
             Stmt::Assign(a) => a.targets.iter().for_each(|t| self.target(t)),
+            Stmt::Global(g) => self.1.extend(g.names.iter().map(|n| n.id.to_string())),
             Stmt::AnnAssign(a) => self.target(&a.target),
             Stmt::AugAssign(a) => self.target(&a.target),
             Stmt::For(f) => self.target(&f.target),
@@ -209,6 +212,28 @@ fn children(e: &Expr) -> Children<'_> {
 }
 
 /// `a.b.c` as `["a", "b", "c"]`, when it is a dotted name of at most [`MAX_CHAIN`] parts.
+/// The presence test an `if` condition is, as a guard key with `!` for "absent": `self.bridge`,
+/// `not ws`, `ws is None`, `ws is not None`. Other conditions have no key.
+fn guard_key(test: &Expr) -> Option<String> {
+    match test {
+        Expr::UnaryOp(u) if u.op == ast::UnaryOp::Not => {
+            guard_key(&u.operand).map(|k| k.strip_prefix('!').map_or_else(|| format!("!{k}"), str::to_owned))
+        }
+        Expr::Compare(c)
+            if c.ops.len() == 1 && matches!(c.comparators.first(), Some(Expr::NoneLiteral(_))) =>
+        {
+            let key = dotted(&c.left)?.join(".");
+            match c.ops.first()? {
+                ast::CmpOp::IsNot => Some(key),
+                ast::CmpOp::Is => Some(format!("!{key}")),
+                _ => None,
+            }
+        }
+        Expr::Name(_) | Expr::Attribute(_) => dotted(test).map(|p| p.join(".")),
+        _ => None,
+    }
+}
+
 fn dotted(e: &Expr) -> Option<Vec<String>> {
     let mut parts = Vec::new();
     let mut cur = e;
@@ -256,6 +281,8 @@ struct Walker<'o> {
     in_handled_try: usize,
     /// The local names of the enclosing functions, innermost last.
     locals: Vec<HashSet<String>>,
+    /// The names each enclosing function declares `global`, innermost last.
+    globals: Vec<HashSet<String>>,
 }
 
 impl<'o> Walker<'o> {
@@ -270,6 +297,7 @@ impl<'o> Walker<'o> {
             loops: 0,
             in_handled_try: 0,
             locals: Vec::new(),
+            globals: Vec::new(),
         }
     }
 
@@ -435,6 +463,9 @@ impl<'o> Walker<'o> {
                 seq(nodes)
             }
             Stmt::Return(r) => {
+                if let Some(v) = &r.value {
+                    self.b.facts_mut().returned.push(span(v.range()));
+                }
                 let value = r.value.as_ref().map_or_else(Node::empty, |v| self.expr(v));
                 seq([value, self.exit(ExitKind::Return, r.range)])
             }
@@ -460,6 +491,17 @@ impl<'o> Walker<'o> {
                         if let Expr::Name(n) = target {
                             let ty = self.constructed_type(&a.value);
                             self.static_item(n, ty);
+                        }
+                    }
+                } else {
+                    // `global _manager` … `_manager = WebSocketManager()`: a lazy module-level
+                    // instance, made on first use.
+                    for target in &a.targets {
+                        let Expr::Name(n) = target else { continue };
+                        if self.globals.last().is_some_and(|g| g.contains(n.id.as_str())) {
+                            if let Some(ty) = self.constructed_type(&a.value) {
+                                self.static_item(n, Some(ty));
+                            }
                         }
                     }
                 }
@@ -490,7 +532,7 @@ impl<'o> Walker<'o> {
                 let test = self.expr(&s.test);
                 let body = self.suite(&s.body);
                 let rest = self.clauses(&s.elif_else_clauses);
-                seq([test, branch([body, rest])])
+                seq([test, guarded(guard_key(&s.test), body, rest)])
             }
             Stmt::While(w) => {
                 let infinite = matches!(&*w.test, Expr::BooleanLiteral(b) if b.value);
@@ -608,10 +650,11 @@ impl<'o> Walker<'o> {
         let Some((first, rest)) = clauses.split_first() else { return Node::empty() };
         match &first.test {
             Some(test) => {
+                let key = guard_key(test);
                 let test = self.expr(test);
                 let body = self.suite(&first.body);
                 let rest = self.clauses(rest);
-                seq([test, branch([body, rest])])
+                seq([test, guarded(key, body, rest)])
             }
             None => self.suite(&first.body),
         }
@@ -649,8 +692,13 @@ impl<'o> Walker<'o> {
             locals.0.insert(p.name().id.to_string());
         });
         locals.visit_body(&f.body);
+        // Names declared `global` are the module's, not the function's.
+        let globals = std::mem::take(&mut locals.1);
+        locals.0.retain(|n| !globals.contains(n));
         self.locals.push(locals.0);
+        self.globals.push(globals);
         self.function_body(Some(name), |w| w.suite(&f.body));
+        self.globals.pop();
         self.locals.pop();
         self.b.replace_owner(class);
         decorators
@@ -793,13 +841,13 @@ impl<'o> Walker<'o> {
             Expr::Dict(d) => self.dict(d),
             Expr::Name(n) => {
                 if let Some(path) = self.item_path(e) {
-                    self.b.mention(path, span(n.range), MentionKind::Expr);
+                    self.b.mention(path, span(n.range), MentionKind::Value);
                 }
                 Node::empty()
             }
             Expr::Attribute(a) => {
                 if let Some(path) = self.item_path(e) {
-                    self.b.mention(path, span(a.range), MentionKind::Expr);
+                    self.b.mention(path, span(a.range), MentionKind::Value);
                     return Node::empty();
                 }
                 self.expr(&a.value)
@@ -1072,6 +1120,20 @@ impl Lowering for Walker<'_> {
                     break (root, span(n.range));
                 }
                 Expr::Call(c) => match &*c.func {
+                    // `getattr(obj, "websocket_manager", None)` is `obj.websocket_manager`.
+                    Expr::Name(f)
+                        if f.id.as_str() == "getattr"
+                            && !self.is_local("getattr")
+                            && (2..=3).contains(&c.arguments.args.len())
+                            && c.arguments.keywords.is_empty()
+                            && matches!(c.arguments.args.get(1), Some(Expr::StringLiteral(_))) =>
+                    {
+                        let Some(Expr::StringLiteral(name)) = c.arguments.args.get(1) else {
+                            break (Root::Other, span(c.range()));
+                        };
+                        ops.push((cur, SegKind::Field, name.value.to_str().to_owned()));
+                        cur = &c.arguments.args[0];
+                    }
                     Expr::Attribute(a) if !self.is_path_root(&a.value) => {
                         ops.push((cur, SegKind::Method(c.arguments.len()), a.attr.id.to_string()));
                         cur = &a.value;

@@ -15,7 +15,9 @@ use syn::punctuated::Punctuated;
 use syn::spanned::Spanned;
 use syn::{Expr, Item, Pat, Stmt, Token, Type, UseTree};
 
-use super::builder::{branch, drop_deep, grow, seq, too_deep_error, FactsBuilder, Lowering, MAX_CHAIN};
+use super::builder::{
+    branch, drop_deep, grow, guarded, is_plain_chain, seq, too_deep_error, FactsBuilder, Lowering, MAX_CHAIN,
+};
 use crate::facts::*;
 use crate::source::Span;
 
@@ -92,9 +94,10 @@ pub fn parse(text: &str, canonical_crates: &[String]) -> Result<Facts, ParseErro
     };
     let result = match syn::parse_file(body) {
         Ok(file) => {
-            let mut walker = Walker::new(base, canonical_crates);
+            let mut walker = Walker::new(base, text, canonical_crates);
             walker.collect_aliases(&file.items);
             walker.items(&file.items);
+            walker.resolve_type_aliases();
             let too_deep = walker.b.too_deep();
             let depth = if too_deep.is_some() { Depth::of(&file) } else { walker.b.max_depth() };
             drop_deep(file, depth);
@@ -158,9 +161,14 @@ impl<'ast> syn::visit::Visit<'ast> for Depth {
 
 struct Walker<'a> {
     base: usize,
+    /// The file's text (conditions are read from it).
+    text: &'a str,
     canonical_crates: &'a [String],
     b: FactsBuilder,
     aliases: HashMap<String, Vec<String>>,
+    /// Type aliases of the file (`type Shared = Arc<RwLock<WebSocketManager>>;`): the alias → the
+    /// type it names, through wrappers.
+    type_aliases: HashMap<String, String>,
     /// String constants defined in the file (`const TOOL_EXECUTING: &str = "tool_executing";`),
     /// by name: a use of one is that string.
     consts: HashMap<String, String>,
@@ -435,13 +443,15 @@ fn is_macro(mac: &syn::Macro, name: &str) -> bool {
 }
 
 impl<'a> Walker<'a> {
-    fn new(base: usize, canonical_crates: &'a [String]) -> Self {
+    fn new(base: usize, text: &'a str, canonical_crates: &'a [String]) -> Self {
         // Body 0, the top level, stays empty: item-level code lives in the bodies of items.
         Walker {
             base,
+            text,
             canonical_crates,
             b: FactsBuilder::new(),
             aliases: HashMap::new(),
+            type_aliases: HashMap::new(),
             consts: HashMap::new(),
         }
     }
@@ -612,7 +622,59 @@ impl<'a> Walker<'a> {
         if let Some(def) = self.b.facts_mut().fns.last_mut() {
             def.extent = Some(extent);
         }
+        if let Some(syn::Stmt::Expr(tail, None)) = block.stmts.last() {
+            let span = self.expr_span(tail);
+            self.b.facts_mut().returned.push(span);
+        }
         self.with_body(Some(unraw(&sig.ident.to_string())), |w| w.block(block));
+    }
+
+    /// Statics whose type is an alias name the type the alias stands for (aliases of aliases
+    /// too, a few levels deep).
+    fn resolve_type_aliases(&mut self) {
+        let aliases = std::mem::take(&mut self.type_aliases);
+        for item in &mut self.b.facts_mut().statics {
+            for _ in 0..8 {
+                match item.type_name.as_ref().and_then(|t| aliases.get(t)) {
+                    Some(target) if item.type_name.as_ref() != Some(target) => {
+                        item.type_name = Some(target.clone())
+                    }
+                    _ => break,
+                }
+            }
+        }
+    }
+
+    /// The presence test an `if` condition is, as a guard key with `!` for "absent":
+    /// `self.ws` (a `bool` field), `ctx.ws.is_some()`, `ctx.ws.is_none()`, `!flag`,
+    /// `let Some(m) = &ctx.ws`. Other conditions (calls, comparisons) have no key.
+    fn guard_key(&self, cond: &Expr) -> Option<String> {
+        let written = |e: &Expr| -> Option<String> {
+            let span = self.expr_span(e);
+            let text: String = self.text.get(span.start..span.end)?.split_whitespace().collect();
+            let text = text.trim_start_matches('&').to_owned();
+            is_plain_chain(&text).then_some(text)
+        };
+        match cond {
+            Expr::Unary(u) if matches!(u.op, syn::UnOp::Not(_)) => self
+                .guard_key(&u.expr)
+                .map(|k| k.strip_prefix('!').map_or_else(|| format!("!{k}"), str::to_owned)),
+            Expr::MethodCall(m) if m.args.is_empty() && (m.method == "is_some" || m.method == "is_ok") => {
+                written(&m.receiver)
+            }
+            Expr::MethodCall(m) if m.args.is_empty() && (m.method == "is_none" || m.method == "is_err") => {
+                written(&m.receiver).map(|k| format!("!{k}"))
+            }
+            Expr::Let(l) => match &*l.pat {
+                Pat::TupleStruct(p) if last_ident(&p.path).is_some_and(|n| n == "Some" || n == "Ok") => {
+                    written(&l.expr)
+                }
+                _ => None,
+            },
+            Expr::Paren(p) => self.guard_key(&p.expr),
+            Expr::Path(_) | Expr::Field(_) => written(cond),
+            _ => None,
+        }
     }
 
     fn item(&mut self, item: &Item) {
@@ -702,7 +764,12 @@ impl<'a> Walker<'a> {
                 self.ty(&c.ty);
                 self.with_body(None, |w| w.expr(&c.expr));
             }
-            Item::Type(t) => self.ty(&t.ty),
+            Item::Type(t) => {
+                if let Some(target) = unwrapped_type_name(&t.ty) {
+                    self.type_aliases.insert(unraw(&t.ident.to_string()), target);
+                }
+                self.ty(&t.ty)
+            }
             Item::Mod(m) => {
                 if let Some((_, items)) = &m.content {
                     self.items(items);
@@ -926,10 +993,11 @@ impl<'a> Walker<'a> {
             }
             Expr::Group(g) => self.expr(&g.expr),
             Expr::If(i) => {
+                let key = self.guard_key(&i.cond);
                 let cond = self.condition(&i.cond);
                 let then = self.block(&i.then_branch);
                 let otherwise = i.else_branch.as_ref().map_or_else(Node::empty, |(_, e)| self.expr(e));
-                seq([cond, branch([then, otherwise])])
+                seq([cond, guarded(key, then, otherwise)])
             }
             Expr::Index(i) => seq([self.expr(&i.expr), self.expr(&i.index)]),
             Expr::Let(l) => self.expr(&l.expr),
@@ -964,11 +1032,11 @@ impl<'a> Walker<'a> {
             Expr::Path(p) => {
                 if p.qself.is_none() && p.path.segments.len() > 1 {
                     let resolved = self.resolve(&p.path);
-                    self.b.mention(resolved, self.span_of(&p.path), MentionKind::Expr);
+                    self.b.mention(resolved, self.span_of(&p.path), MentionKind::Value);
                 } else if p.qself.is_none() {
                     let resolved = self.resolve(&p.path);
                     if resolved.len() > 1 {
-                        self.b.mention(resolved, self.span_of(&p.path), MentionKind::Expr);
+                        self.b.mention(resolved, self.span_of(&p.path), MentionKind::Value);
                     }
                 }
                 Node::empty()
@@ -977,6 +1045,10 @@ impl<'a> Walker<'a> {
             Expr::Reference(r) => self.expr(&r.expr),
             Expr::Repeat(r) => self.expr(&r.expr),
             Expr::Return(r) => {
+                if let Some(v) = &r.expr {
+                    let span = self.expr_span(v);
+                    self.b.facts_mut().returned.push(span);
+                }
                 let value = r.expr.as_ref().map_or_else(Node::empty, |v| self.expr(v));
                 seq([value, self.exit(ExitKind::Return, e)])
             }

@@ -9,11 +9,8 @@ pub(super) const LISTS: &[ListDecl] = &[ListDecl::names("broadcast-methods")];
 pub fn check(cx: &Cx<'_>, hits: &mut Vec<Hit>) {
     for call in cx.facts.calls.iter().filter(|c| !c.canonical && cx.rule.listed("broadcast-methods", &c.name))
     {
-        let event = call
-            .args
-            .iter()
-            .find_map(|arg| cx.events.of_str_arg(arg).or_else(|| cx.events.of_arg(cx.facts, call, arg)));
-        if let Some((event, span)) = event {
+        let event = call.args.iter().find_map(|arg| cx.event_of_arg(call, arg));
+        if let Some(super::events::Typed { event, span, .. }) = event {
             hits.push(
                 Hit::at(call.name_span)
                     .arg("event", event.as_str())

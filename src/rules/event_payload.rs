@@ -16,19 +16,22 @@ pub(super) const LISTS: &[ListDecl] = &[
 pub fn check(cx: &Cx<'_>, hits: &mut Vec<Hit>) {
     let facts = cx.facts;
     let test_code = is_test_path(cx.rel);
-    for literal in &facts.literals {
-        if let Some((event, span)) = cx.events.of_literal(literal) {
-            let mut hit = event_hit(cx, span, &event, "built as a literal");
-            if let Some(fix) = test_code.then(|| typed(cx, literal, &event)).flatten() {
-                hit = hit.fix(fix);
-            }
-            hits.push(hit);
+    for (i, literal) in facts.literals.iter().enumerate() {
+        let Some(found) = cx.event_of(i) else { continue };
+        let mut hit = event_hit(cx, found.span, &found.event, "built as a literal");
+        if let Some(send) = cx.sent_by(i) {
+            hit = hit.label(send.name_span, format!("sent by `{}`", send.name));
         }
+        if let Some(fix) = (test_code && found.known).then(|| typed(cx, literal, &found.event)).flatten() {
+            hit = hit.fix(fix);
+        }
+        hits.push(hit);
     }
     // `ev["type"] = "tool_executing"`
     for assign in &facts.index_assigns {
         if let ([key], Some((value, span))) = (assign.keys.as_slice(), &assign.value) {
-            if TYPE_KEYS.contains(&key.as_str()) && cx.events.is_event(value) {
+            // Whether a `user_message` assembled this way is sent to a user is not known.
+            if TYPE_KEYS.contains(&key.as_str()) && cx.events.is_event(value) && value != "user_message" {
                 hits.push(event_hit(cx, *span, value, "assembled key by key"));
             }
         }
@@ -37,7 +40,9 @@ pub fn check(cx: &Cx<'_>, hits: &mut Vec<Hit>) {
         if cx.rule.listed("insert-methods", &call.name) && call.args.len() == 2 {
             let key = call.args[0].str_lit.as_ref().map(|(k, _)| k.as_str());
             if key.is_some_and(|k| TYPE_KEYS.contains(&k)) {
-                if let Some((event, _)) = cx.events.of_str_arg(&call.args[1]) {
+                if let Some((event, _)) =
+                    cx.events.of_str_arg(&call.args[1]).filter(|(e, _)| e != "user_message")
+                {
                     hits.push(event_hit(cx, call.name_span, &event, "assembled key by key"));
                 }
             }

@@ -1,17 +1,31 @@
 //! What counts as an agent event in the facts: the event types (from the schema crate, plus
 //! configured custom events) and hand-built event literals.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
-use agent_events_schema::{EventType, NESTED_PAYLOAD_KEYS, TYPE_KEYS};
+use agent_events_schema::{EventType, ENVELOPE, NESTED_PAYLOAD_KEYS, TYPE_KEYS};
 
-use crate::facts::{Arg, Call, Facts, MapLiteral, Value};
+use crate::facts::{Arg, Facts, MapLiteral, Value};
 use crate::source::Span;
 
-/// The event types the rules know and their required own fields.
+/// The event types the rules know, their required own fields, and every field name of the
+/// schema.
 #[derive(Clone, Debug)]
 pub struct Events {
     required: BTreeMap<String, Vec<String>>,
+    /// Every field any event carries: the envelope, every type's fields, `data`/`payload`.
+    fields: BTreeSet<String>,
+}
+
+/// What a map literal says of itself as an event.
+#[derive(Clone, Debug)]
+pub struct Typed {
+    /// The string under `type`/`event`/`event_type`.
+    pub event: String,
+    /// Its span.
+    pub span: Span,
+    /// Whether it is a known event type (built-in or configured).
+    pub known: bool,
 }
 
 impl Default for Events {
@@ -28,8 +42,36 @@ impl Events {
             .iter()
             .map(|t| (t.as_str().to_owned(), t.required_fields().map(str::to_owned).collect()))
             .collect();
-        required.extend(custom);
-        Events { required }
+        let mut fields: BTreeSet<String> = ENVELOPE.iter().map(|f| f.name.to_owned()).collect();
+        fields.extend(EventType::ALL.iter().flat_map(|t| t.fields().iter().map(|f| f.name.to_owned())));
+        for (name, own) in custom {
+            fields.extend(own.iter().cloned());
+            required.insert(name, own);
+        }
+        fields.extend(NESTED_PAYLOAD_KEYS.iter().chain(TYPE_KEYS.iter()).map(|k| (*k).to_owned()));
+        Events { required, fields }
+    }
+
+    /// Whether `name` is a field some event carries.
+    pub fn is_field(&self, name: &str) -> bool {
+        self.fields.contains(name)
+    }
+
+    /// The type a literal names under `type`/`event`/`event_type`, known or not.
+    pub fn typed(&self, literal: &MapLiteral) -> Option<Typed> {
+        literal.entries.iter().find_map(|e| match &e.value {
+            Value::Str(value, span) if TYPE_KEYS.contains(&e.key.as_str()) => {
+                Some(Typed { event: value.clone(), span: *span, known: self.is_event(value) })
+            }
+            _ => None,
+        })
+    }
+
+    /// Whether a literal's keys besides its type are event fields: not an event when it has other
+    /// keys and none of them is (a test-case descriptor, a request of another protocol).
+    pub fn has_event_fields(&self, literal: &MapLiteral) -> bool {
+        let mut others = literal.entries.iter().filter(|e| !TYPE_KEYS.contains(&e.key.as_str())).peekable();
+        !literal.complete || others.peek().is_none() || others.any(|e| self.is_field(&e.key))
     }
 
     /// Whether `name` is an agent event type.
@@ -45,33 +87,6 @@ impl Events {
     /// Every known type name.
     pub fn names(&self) -> impl Iterator<Item = &str> {
         self.required.keys().map(String::as_str)
-    }
-
-    /// The event type of a hand-built literal (`{"type": "tool_executing", …}`) and the span of
-    /// the type's value.
-    pub fn of_literal(&self, literal: &MapLiteral) -> Option<(String, Span)> {
-        literal.entries.iter().find_map(|e| match &e.value {
-            Value::Str(value, span) if TYPE_KEYS.contains(&e.key.as_str()) && self.is_event(value) => {
-                Some((value.clone(), *span))
-            }
-            _ => None,
-        })
-    }
-
-    /// The event a call argument carries: an inline event literal, or a variable bound to one
-    /// earlier in the same body.
-    pub fn of_arg(&self, facts: &Facts, call: &Call, arg: &Arg) -> Option<(String, Span)> {
-        if let Some(idx) = arg.literal {
-            return self.of_literal(&facts.literals[idx]);
-        }
-        let name = arg.ident.as_deref()?;
-        facts
-            .literals
-            .iter()
-            .rfind(|l| {
-                l.body == call.body && l.binding.as_deref() == Some(name) && l.span.end <= call.span.start
-            })
-            .and_then(|l| self.of_literal(l))
     }
 
     /// The event type a string-literal argument names, with its span.

@@ -11,9 +11,14 @@ use crate::fix::{Applicability, Edit, Fix};
 use crate::source::Span;
 
 pub fn check(cx: &Cx<'_>, hits: &mut Vec<Hit>) {
-    for literal in &cx.facts.literals {
-        let Some((event, type_span)) = cx.events.of_literal(literal) else { continue };
-        if !literal.complete {
+    for (i, literal) in cx.facts.literals.iter().enumerate() {
+        // Only payloads judged agent events of this schema: a known type, sent through a send
+        // path or built in a legacy emitter — not every dict with a matching `type` (expected
+        // events in tests, requests a client builds, another protocol's samples).
+        let Some(found) = cx.event_of(i).filter(|t| t.known) else { continue };
+        let (event, type_span) = (found.event, found.span);
+        let judged = cx.is_sent(i) || cx.built_in_emitter(i);
+        if !literal.complete || !judged {
             continue;
         }
         let mut keys: Vec<&str> = literal_keys(cx.facts, literal);

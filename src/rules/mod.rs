@@ -20,6 +20,7 @@ mod manager_access;
 mod method_call;
 mod missing_field;
 mod paths;
+pub mod sends;
 mod singleton;
 mod unpaired;
 
@@ -602,12 +603,77 @@ pub struct Cx<'a> {
     pub lang: crate::frontend::Lang,
     /// The project's canonical adapter call pattern (Python), e.g. `self._adapter.emit_*`.
     pub adapter: Option<&'a str>,
+    /// The lists that decide what sends a payload.
+    pub send_lists: &'a sends::SendLists,
+    /// How the file's literals are sent, worked out once for every rule that asks.
+    pub sends: &'a std::cell::OnceCell<sends::Sends>,
 }
 
-impl Cx<'_> {
+impl<'a> Cx<'a> {
     /// What canonical code writes instead of sending an event of this type by hand.
     pub fn canonical_call(&self, event: &str) -> String {
         self.api().call(event, self.adapter)
+    }
+
+    /// How the file's literals are sent.
+    pub fn sends(&self) -> &sends::Sends {
+        self.sends.get_or_init(|| sends::Sends::new(self.facts, self.send_lists))
+    }
+
+    /// The call that sends literal `i`, if it is sent.
+    pub fn sent_by(&self, literal: usize) -> Option<&'a crate::facts::Call> {
+        self.sends().of_literal(literal).map(|c| &self.facts.calls[c])
+    }
+
+    /// Whether literal `i` leaves its function to be sent: passed to a send, or returned.
+    pub fn is_sent(&self, literal: usize) -> bool {
+        self.sent_by(literal).is_some() || self.sends().returned(literal)
+    }
+
+    /// Whether literal `i` is sent from the server to a user.
+    pub fn sent_to_user(&self, literal: usize) -> bool {
+        self.sent_by(literal).is_some_and(|c| self.send_lists.to_user(c))
+    }
+
+    /// Whether literal `i` is a hand-built event, and which: a known type whose other keys are
+    /// event fields (or that is sent) — `user_message` only when sent to a user, since clients
+    /// send it — or a type starting with `agent_`/`tool_` that is sent.
+    pub fn event_of(&self, literal: usize) -> Option<events::Typed> {
+        let lit = &self.facts.literals[literal];
+        let typed = self.events.typed(lit)?;
+        let is_event = match typed.event.as_str() {
+            "user_message" => self.sent_to_user(literal),
+            _ if typed.known => self.events.has_event_fields(lit) || self.sent_by(literal).is_some(),
+            other => (other.starts_with("agent_") || other.starts_with("tool_")) && self.is_sent(literal),
+        };
+        is_event.then_some(typed)
+    }
+
+    /// Whether literal `i` is built in a legacy emitter function (`notify_agent_thinking`, a send
+    /// helper): built for an emitter, whatever its fields.
+    pub fn built_in_emitter(&self, literal: usize) -> bool {
+        let body = self.facts.literals[literal].body;
+        self.facts
+            .bodies
+            .get(body)
+            .and_then(|b| b.name.as_deref())
+            .is_some_and(|name| self.send_lists.is_emitter_fn(name, self.events))
+    }
+
+    /// The event a call argument carries: an event type named as a string, a hand-built event
+    /// written in it, or a name bound to one earlier in the same body.
+    pub fn event_of_arg(&self, call: &crate::facts::Call, arg: &crate::facts::Arg) -> Option<events::Typed> {
+        if let Some((event, span)) = self.events.of_str_arg(arg) {
+            return Some(events::Typed { event, span, known: true });
+        }
+        let literal = match (arg.literal, arg.ident.as_deref()) {
+            (Some(i), _) => i,
+            (None, Some(name)) => self.facts.literals.iter().rposition(|l| {
+                l.body == call.body && l.binding.as_deref() == Some(name) && l.span.end <= call.span.start
+            })?,
+            (None, None) => return None,
+        };
+        self.event_of(literal)
     }
 
     /// The canonical API of the file's language.

@@ -38,6 +38,15 @@ fn rewrite_path(cx: &Cx<'_>, mention: &crate::facts::Mention, segs: &[&str]) -> 
 pub fn check(cx: &Cx<'_>, hits: &mut Vec<Hit>) {
     let entries: Vec<(&String, Vec<&str>)> =
         cx.rule.list("paths").iter().map(|e| (e, e.split("::").collect())).collect();
+    // One finding per line and entry (`Bridge.WebSocketNotifier = WebSocketNotifier` is one
+    // site): the first mention on the line.
+    let mut seen = std::collections::HashSet::new();
+    let newlines = std::cell::OnceCell::new();
+    let line_of = |span: Span| {
+        let newlines: &Vec<usize> =
+            newlines.get_or_init(|| cx.text.match_indices('\n').map(|(i, _)| i).collect());
+        newlines.partition_point(|&n| n < span.start)
+    };
     for mention in &cx.facts.mentions {
         for (entry, segs) in &entries {
             let own_impl = mention.in_impl_of.as_deref() == segs.last().copied();
@@ -49,7 +58,11 @@ pub fn check(cx: &Cx<'_>, hits: &mut Vec<Hit>) {
                 MentionKind::Import => "imported",
                 MentionKind::Type => "used as a type",
                 MentionKind::Expr => "called or constructed",
+                MentionKind::Value => "referenced",
             };
+            if !seen.insert((line_of(mention.span), entry.as_str())) {
+                break;
+            }
             let help = match replacement(cx, entry) {
                 Some(to) => format!("use {to} instead"),
                 None => cx.api().deprecated.clone(),
@@ -62,6 +75,28 @@ pub fn check(cx: &Cx<'_>, hits: &mut Vec<Hit>) {
             hits.push(hit);
             break;
         }
+    }
+    // Constructed or called through an attribute (`cls.WebSocketNotifier(…)`,
+    // `self.factory.WebSocketNotifier(…)`): a method call named like a one-segment entry.
+    let mentioned: Vec<crate::source::Span> = cx.facts.mentions.iter().map(|m| m.span).collect();
+    for call in cx.facts.calls.iter().filter(|c| c.is_method()) {
+        let Some((entry, _)) = entries.iter().find(|(_, segs)| segs.len() == 1 && segs[0] == call.name)
+        else {
+            continue;
+        };
+        if mentioned.iter().any(|m| m.contains(call.name_span)) {
+            continue;
+        }
+        let help = match replacement(cx, entry) {
+            Some(to) => format!("use {to} instead"),
+            None => cx.api().deprecated.clone(),
+        };
+        hits.push(
+            Hit::at(call.name_span)
+                .arg("name", entry.as_str())
+                .arg("how", "constructed through an attribute")
+                .arg("replacement", help),
+        );
     }
 }
 

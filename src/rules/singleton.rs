@@ -9,11 +9,43 @@ pub(super) const LISTS: &[ListDecl] =
     &[ListDecl::names("manager-types"), ListDecl::names("getters"), ListDecl::names("type-getters")];
 
 pub fn check(cx: &Cx<'_>, hits: &mut Vec<Hit>) {
+    find(cx, hits);
+    if hits.len() < 2 {
+        return;
+    }
+    // One finding per line (`MANAGER.get().unwrap_or_else(|| FALLBACK_MANAGER.clone())` is one
+    // site): the first.
+    let newlines: Vec<usize> = cx.text.match_indices('\n').map(|(i, _)| i).collect();
+    let mut lines = std::collections::HashSet::new();
+    hits.sort_by_key(|h| h.span.start);
+    hits.retain(|h| lines.insert(newlines.partition_point(|&n| n < h.span.start)));
+}
+
+fn find(cx: &Cx<'_>, hits: &mut Vec<Hit>) {
     let rule = cx.rule;
     let facts = cx.facts;
+    let mut managers = std::collections::HashSet::new();
     for item in &facts.statics {
         if let Some(ty) = item.type_name.as_deref().filter(|t| rule.listed("manager-types", t)) {
             hits.push(Hit::at(item.name_span).arg("what", format!("static `{}` holds a `{ty}`", item.name)));
+            // Uses are followed for names in upper case (`SHARED_MANAGER`), which a local name
+            // does not shadow by convention.
+            if item.name.chars().all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '_') {
+                managers.insert(item.name.as_str());
+            }
+        }
+    }
+    // The static used directly: `SHARED_MANAGER.read().unwrap().send_…(…)`, once per use.
+    if !managers.is_empty() {
+        let mut seen = std::collections::HashSet::new();
+        for call in facts.calls.iter().filter(|c| c.is_method()) {
+            let Some(chain) = &call.receiver else { continue };
+            let crate::facts::Root::Ident(name) = &chain.root else { continue };
+            if managers.contains(name.as_str()) && seen.insert(chain.root_span) {
+                hits.push(
+                    Hit::at(chain.root_span).arg("what", format!("`{name}` is a process-wide manager")),
+                );
+            }
         }
     }
     for f in facts.fns.iter().filter(|f| f.params == 0 && !f.has_self) {

@@ -9,10 +9,10 @@
 //! of a function that is itself an emission (`fn send_tool_executing`) is not checked: its
 //! callers are.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use super::{Cx, Hit, ListDecl, Needles};
-use crate::facts::{Exit, ExitKind, Node, Value};
+use crate::facts::{Exit, ExitKind, Guard, Node, Value};
 use crate::source::Span;
 
 /// Prefixes of legacy emission methods; helpers that take the event type as a string.
@@ -24,6 +24,20 @@ struct Emission {
     key: Option<String>,
     /// How many loops enclose it in its body.
     depth: usize,
+    /// The conditions it was sent under (`if self.bridge:`).
+    guards: Vec<Guard>,
+}
+
+/// The guard an arm starts with, if any.
+fn arm_guard(arm: &Node) -> Option<&Guard> {
+    match arm {
+        Node::Guard(g) => Some(g),
+        Node::Seq(children) => match children.first() {
+            Some(Node::Guard(g)) => Some(g),
+            _ => None,
+        },
+        _ => None,
+    }
 }
 
 enum Leaf {
@@ -64,7 +78,7 @@ fn classify(cx: &Cx<'_>, node: &Node) -> Option<Leaf> {
         }
         Node::Literal(i) => {
             let literal = &facts.literals[*i];
-            let (event, span) = cx.events.of_literal(literal)?;
+            let super::events::Typed { event, span, .. } = cx.event_of(*i)?;
             let key = literal.entries.iter().find_map(|e| match &e.value {
                 Value::Str(s, _) if e.key == "tool_name" => Some(s.clone()),
                 _ => None,
@@ -91,9 +105,14 @@ struct LoopFrame {
 
 struct Walk<'c, 'a> {
     cx: &'c Cx<'a>,
+    /// `tool_executing` emissions in an arm of a branch another arm of which sends
+    /// `tool_completed`: a dispatcher sending the one event it is asked for, not a pair.
+    dispatched: BTreeSet<Span>,
     emissions: Vec<Emission>,
     by_span: BTreeMap<Span, usize>,
     loops: Vec<LoopFrame>,
+    /// The conditions of the arms being walked.
+    guards: Vec<Guard>,
     /// The first exit found for each emission left open.
     unpaired: BTreeMap<usize, Option<Exit>>,
 }
@@ -128,9 +147,24 @@ impl Walk<'_, '_> {
                 }
                 state
             }
-            Node::Branch(arms) => {
-                arms.iter().fold(None, |acc, arm| union(acc, self.node(arm, Some(open.clone()))))
-            }
+            Node::Branch(arms) => arms.iter().fold(None, |acc, arm| {
+                let mut incoming = open.clone();
+                let guard = arm_guard(arm);
+                if let Some(g) = guard {
+                    // An emission sent under `if c:` does not reach an arm that runs when `c`
+                    // does not hold (the same condition, tested again in the same body).
+                    let emissions = &self.emissions;
+                    incoming.retain(|e| {
+                        !emissions[*e].guards.iter().any(|h| h.key == g.key && h.holds != g.holds)
+                    });
+                    self.guards.push(g.clone());
+                }
+                let out = self.node(arm, Some(incoming));
+                if guard.is_some() {
+                    self.guards.pop();
+                }
+                union(acc, out)
+            }),
             Node::Loop { label, body, infinite } => {
                 self.loops.push(LoopFrame {
                     label: label.clone(),
@@ -184,12 +218,13 @@ impl Walk<'_, '_> {
             }
             leaf => {
                 match classify(self.cx, leaf) {
+                    Some(Leaf::Executing(span, _)) if self.dispatched.contains(&span) => {}
                     Some(Leaf::Executing(span, key)) => {
                         let depth = self.loops.len();
                         let next = self.emissions.len();
                         let id = *self.by_span.entry(span).or_insert(next);
                         if id == next {
-                            self.emissions.push(Emission { span, key, depth });
+                            self.emissions.push(Emission { span, key, depth, guards: self.guards.clone() });
                         }
                         open.insert(id);
                     }
@@ -205,6 +240,51 @@ impl Walk<'_, '_> {
                 Some(open)
             }
         }
+    }
+}
+
+/// The leaves of a tree, in order.
+fn leaves<'n>(node: &'n Node, out: &mut Vec<&'n Node>) {
+    match node {
+        Node::Seq(children) | Node::Branch(children) => children.iter().for_each(|c| leaves(c, out)),
+        Node::Loop { body, .. } => leaves(body, out),
+        leaf => out.push(leaf),
+    }
+}
+
+/// Collects the `tool_executing` emissions that sit in one arm of a branch while another arm
+/// sends `tool_completed` (`if event == "tool_executing": … elif event == "tool_completed": …`).
+fn find_dispatch(cx: &Cx<'_>, node: &Node, dispatched: &mut BTreeSet<Span>) {
+    match node {
+        Node::Branch(arms) => {
+            let kinds: Vec<(Vec<Span>, bool)> = arms
+                .iter()
+                .map(|arm| {
+                    let mut found = Vec::new();
+                    leaves(arm, &mut found);
+                    let mut executing = Vec::new();
+                    let mut completes = false;
+                    for leaf in found {
+                        match classify(cx, leaf) {
+                            Some(Leaf::Executing(span, _)) => executing.push(span),
+                            Some(Leaf::Completed(_)) => completes = true,
+                            None => {}
+                        }
+                    }
+                    (executing, completes)
+                })
+                .collect();
+            for (i, (executing, completes)) in kinds.iter().enumerate() {
+                let other_completes = kinds.iter().enumerate().any(|(j, (_, c))| j != i && *c);
+                if other_completes && !completes {
+                    dispatched.extend(executing.iter().copied());
+                }
+            }
+            arms.iter().for_each(|arm| find_dispatch(cx, arm, dispatched));
+        }
+        Node::Seq(children) => children.iter().for_each(|c| find_dispatch(cx, c, dispatched)),
+        Node::Loop { body, .. } => find_dispatch(cx, body, dispatched),
+        _ => {}
     }
 }
 
@@ -228,11 +308,23 @@ pub fn check(cx: &Cx<'_>, hits: &mut Vec<Hit>) {
         if wrapper.is_some() {
             continue;
         }
+        let mut dispatched = BTreeSet::new();
+        let mut all = Vec::new();
+        leaves(&body.tree, &mut all);
+        let kinds: Vec<Leaf> = all.iter().filter_map(|leaf| classify(cx, leaf)).collect();
+        if !kinds.iter().any(|k| matches!(k, Leaf::Executing(..))) {
+            continue;
+        }
+        if kinds.iter().any(|k| matches!(k, Leaf::Completed(_))) {
+            find_dispatch(cx, &body.tree, &mut dispatched);
+        }
         let mut walk = Walk {
             cx,
+            dispatched,
             emissions: Vec::new(),
             by_span: BTreeMap::new(),
             loops: Vec::new(),
+            guards: Vec::new(),
             unpaired: BTreeMap::new(),
         };
         if let Some(open) = walk.node(&body.tree, Some(Open::new())) {

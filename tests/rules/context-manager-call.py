@@ -48,7 +48,7 @@ class BaseExecutor:
         ws_manager = context.websocket_manager  # expect: context-manager-call
         if ws_manager is None:
             return answer
-        await ws_manager.send_to_user(context.user_id, {"content": answer})
+        await ws_manager.send_to_user(context.user_id, {"type": "agent_response", "content": answer})
         return answer
 
     async def finish(self, context: ExecutionContext, summary: str) -> None:
@@ -63,7 +63,7 @@ class BaseExecutor:
         await (
             self.context  # expect: context-manager-call
             .websocket_manager
-            .send_to_thread(self.context.thread_id, {"thought": f"{done}/{total} steps"})
+            .send_to_thread(self.context.thread_id, {"type": "agent_thinking", "thought": f"{done}/{total} steps"})
         )
 
     async def execute(self, context: ExecutionContext) -> None:
@@ -94,3 +94,35 @@ async def test_answer_goes_to_the_socket() -> None:
     context.websocket_manager.send_to_user = AsyncMock()  # silent: setting up a mock
     await BaseExecutor(adapter=None).answer(context, "Done.")
     context.websocket_manager.send_to_user.assert_awaited_once_with("dave", {"content": "Done."})  # silent: a mock assertion
+
+
+# Seen in real code: a class's own injected manager streaming log lines — no agent event.
+class RunLogger:
+    def __init__(self, websocket_manager, session_id: str) -> None:
+        self.websocket_manager = websocket_manager
+        self.session_id = session_id
+
+    async def log(self, message: str) -> None:
+        # silent: a `log` frame is no agent event, and `send_message` names none
+        await self.websocket_manager.send_message(self.session_id, {"type": "log", "message": message})
+
+    async def started(self, agent_name: str) -> None:
+        await self.websocket_manager.send_message(self.session_id, {"type": "agent_started", "agent_name": agent_name})  # expect: context-manager-call
+
+
+# Seen in real code: the manager two hops away, and behind `getattr`.
+async def send_started(context, agent_name: str) -> None:
+    if hasattr(context, "websocket_bridge") and context.websocket_bridge:
+        websocket_manager = context.websocket_bridge.websocket_manager  # expect: context-manager-call
+        if websocket_manager:
+            await websocket_manager.send_agent_started(context.run_id, agent_name, {})
+
+
+class Coordinator:
+    async def relay_thought(self, thought: str) -> None:
+        manager = getattr(self.supervisor, "websocket_manager", None)  # expect: context-manager-call
+        if manager:
+            await manager.send_agent_thinking(self.user_id, thought)
+
+    def has_socket(self) -> bool:
+        return getattr(self.supervisor, "websocket_manager", None) is not None  # silent: a presence test

@@ -49,13 +49,14 @@ impl DataAgent {
             .websocket_manager
             .as_ref()
             .expect("data agent replies need a socket")
-            .send_to_user(&self.context.user_id, json!({ "content": text }))
+            .send_to_user(&self.context.user_id, json!({ "type": "agent_response", "content": text }))
             .await
     }
 
     pub async fn echo(&self, question: &str) -> Result<(), WsError> {
         let thread = &self.context.thread_id;
-        self.context.websocket_manager().unwrap().send_to_thread(thread, json!({ "text": question })).await // expect: context-manager-call
+        // silent: what is sent is no agent event (no event type, no event method)
+        self.context.websocket_manager().unwrap().send_to_thread(thread, json!({ "text": question })).await
     }
 
     /// Whether progress is streamed to a browser at all.
@@ -84,7 +85,8 @@ pub async fn respond(ctx: &AgentContext, text: &str) -> Result<(), WsError> {
         return Ok(());
     }
     let manager = &ctx.websocket_manager; // expect: context-manager-call
-    manager.as_ref().unwrap().send_to_thread(&ctx.thread_id, json!({ "content": text })).await
+    let reply = json!({ "type": "agent_response", "content": text });
+    manager.as_ref().unwrap().send_to_thread(&ctx.thread_id, reply).await
 }
 
 pub async fn finish(ctx: &AgentContext, summary: &str) {
@@ -141,4 +143,39 @@ impl MobileBridge {
     pub fn emit_agent_completed(&self, summary: &str) {
         let _ = summary;
     }
+}
+
+/// Seen in real code: a type's own manager streaming log lines — no agent event.
+pub struct RunLogger {
+    websocket_manager: Arc<WebSocketManager>,
+    session_id: String,
+}
+
+impl RunLogger {
+    pub async fn log(&self, message: &str) -> Result<(), WsError> {
+        // silent: a `log` frame is no agent event, and `send_to_user` is given none
+        self.websocket_manager.send_to_user(&self.session_id, json!({ "type": "log", "message": message })).await
+    }
+
+    pub async fn started(&self, agent_name: &str) -> Result<(), WsError> {
+        let started = json!({ "type": "agent_started", "agent_name": agent_name });
+        self.websocket_manager.send_to_user(&self.session_id, started).await // expect: context-manager-call
+    }
+}
+
+pub struct Bridge {
+    pub websocket_manager: Option<Arc<WebSocketManager>>,
+}
+
+pub struct BridgedContext {
+    pub user_id: String,
+    pub websocket_bridge: Bridge,
+}
+
+/// Seen in real code: the manager two hops away.
+pub async fn send_started(ctx: &BridgedContext, agent_name: &str) -> Result<(), WsError> {
+    if let Some(manager) = &ctx.websocket_bridge.websocket_manager { // expect: context-manager-call
+        manager.send_agent_started(&ctx.user_id, agent_name).await?;
+    }
+    Ok(())
 }

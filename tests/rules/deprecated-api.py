@@ -24,7 +24,8 @@ class ExecutionContext:
 
 
 async def replay_last_answer(user_id: str, answer: str) -> None:
-    notifier: WebSocketNotifier = WebSocketNotifier.create_for_user(user_id)  # expect: deprecated-api, deprecated-api
+    # One site: the annotation and the call on this line are one finding.
+    notifier: WebSocketNotifier = WebSocketNotifier.create_for_user(user_id)  # expect: deprecated-api
     await notifier.send_agent_completed(answer)
 
 
@@ -78,3 +79,14 @@ class UnifiedWebSocketEmitter:  # silent: the item's own definition
 
 def desktop_emitter(user_id: str) -> UnifiedWebSocketEmitter:  # expect: deprecated-api
     return UnifiedWebSocketEmitter.for_user(user_id)  # expect: deprecated-api
+
+
+# Seen in real code: a compatibility alias, and construction through an attribute.
+class AgentWebSocketBridge:
+    @classmethod
+    def create_notifier(cls, emitter: Any, user_context: Any) -> Any:
+        return cls.WebSocketNotifier(emitter, user_context)  # expect: deprecated-api
+
+
+# One site: the alias's target and its value are one finding, "referenced".
+AgentWebSocketBridge.WebSocketNotifier = WebSocketNotifier  # expect: deprecated-api

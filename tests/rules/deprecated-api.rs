@@ -88,3 +88,8 @@ pub mod notifier_impl {
         }
     }
 }
+
+/// Seen in real code: a function kept as a value for later.
+pub fn bridge_factory() -> fn() -> Arc<Bridge> {
+    crate::bridge::get_agent_websocket_bridge // expect: deprecated-api
+}

@@ -99,3 +99,40 @@ def test_frames_the_client_accepts(mock_ws) -> None:
     expected["success"] = True
     assert expected["type"] == "agent_completed"  # silent: a comparison in an assertion
     mock_ws.send_json.assert_called_once_with({"type": "agent_started", "agent_name": "data_agent"})  # silent: a mock assertion
+
+
+# Seen in real code: `user_message` is what clients send.
+async def test_client_asks(client) -> None:
+    # silent: a test client sending `user_message` to the server
+    await client.send({"type": "user_message", "payload": {"content": "Which region sold most?"}})
+
+
+async def route(router, user_id: str, websocket) -> None:
+    # silent: an input to the message router, never sent to a user
+    message = {"type": "user_message", "payload": {"content": "Help me"}}
+    await router.route_message(user_id, websocket, message)
+
+
+async def echo_to_thread(manager, thread_id: str, text: str) -> None:
+    echo = {"type": "user_message", "content": text}  # expect: direct-event-payload
+    await manager.send_to_thread(thread_id, echo)
+
+
+# Seen in real code: test-case descriptors whose other keys are no event fields.
+# silent: a descriptor, not an event
+ACCESS_CASES = [{"event_type": "tool_completed", "expected_js_access_patterns": ["event.data.result"]}]
+
+
+# Seen in real code: types the schema does not list, sent as agent events.
+async def report_error(emitter, run_id: str, error: str) -> None:
+    notification = {"type": "agent_error", "run_id": run_id, "data": {"error_message": error}}  # expect: direct-event-payload
+    await emitter.send_message(notification)
+
+
+async def stop(manager, user_id: str) -> None:
+    await manager.send_to_user(user_id, {"type": "agent_stopped"})  # expect: direct-event-payload
+
+
+def status_row(name: str, rows: list) -> None:
+    # silent: an `agent_` type that is never sent: a row of a status table
+    rows.append({"type": "agent_status_row", "name": name})

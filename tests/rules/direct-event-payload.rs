@@ -107,7 +107,8 @@ pub fn v1_response_frame(text: &str) -> HashMap<&'static str, String> {
 
 pub fn v1_question_frame(content: &str) -> BTreeMap<&'static str, String> {
     let mut frame = BTreeMap::new();
-    frame.insert("event_type", String::from("user_message")); // expect: direct-event-payload
+    // silent: a `user_message` is what clients send; assembled here, it is not known to reach a user
+    frame.insert("event_type", String::from("user_message"));
     frame.insert("content", content.to_string());
     frame
 }
@@ -161,4 +162,32 @@ fn tool_completed_frame_matches_the_client_contract() {
     let thinking = json!({ "type": "agent_thinking", "thought": "Reading the question" }); // expect: direct-event-payload
     assert_eq!(expected["type"], "tool_completed"); // silent: a comparison in an assertion
     assert_eq!(thinking["thought"], "Reading the question");
+}
+
+/// Seen in real code: `user_message` is what clients send.
+pub async fn client_asks(client: &mut TestClient) {
+    // silent: a test client sending `user_message` to the server
+    client.send(json!({ "type": "user_message", "payload": { "content": "hi" } })).await;
+}
+
+pub async fn echo_to_thread(manager: &WebSocketManager, thread_id: &str, text: &str) -> Result<(), WsError> {
+    let echo = json!({ "type": "user_message", "content": text }); // expect: direct-event-payload
+    manager.send_to_thread(thread_id, echo).await
+}
+
+/// Seen in real code: test-case descriptors whose other keys are no event fields.
+pub fn access_cases() -> Vec<Value> {
+    // silent: a descriptor, not an event
+    vec![json!({ "event_type": "tool_completed", "expected_js_access_patterns": ["event.data.result"] })]
+}
+
+/// Seen in real code: types the schema does not list, sent as agent events.
+pub async fn report_error(manager: &WebSocketManager, user_id: &str, error: &str) -> Result<(), WsError> {
+    let notification = json!({ "type": "agent_error", "error_message": error }); // expect: direct-event-payload
+    manager.send_to_user(user_id, notification).await
+}
+
+pub fn status_row(name: &str, rows: &mut Vec<Value>) {
+    // silent: an `agent_` type that is never sent: a row of a status table
+    rows.extend([json!({ "type": "agent_status_row", "name": name })]);
 }

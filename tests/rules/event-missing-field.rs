@@ -136,8 +136,21 @@ pub fn v1_tool_completed_frame(tool_name: &str, output: &Value) -> HashMap<&'sta
 
 #[test]
 fn user_message_frame() {
-    let question = json!({ "type": "user_message", "text": "Which region sold most?" }); // expect: event-missing-field
+    // silent: expected frames in a test are not sent, so their fields are not judged
+    let question = json!({ "type": "user_message", "text": "Which region sold most?" });
     let answer = json!({ "type": "agent_response", "content": "North." }); // silent: complete
     assert_eq!(question["type"], "user_message");
     assert_eq!(answer["content"], "North.");
+}
+
+/// Seen in real code: another protocol's frame, built and kept, never sent.
+pub fn chat_frame(text: &str, frames: &mut Vec<Value>) {
+    // silent: not sent, so not judged against this schema
+    frames.extend([json!({ "type": "agent_response", "message": text })]);
+}
+
+/// Seen in real code: a value bound first and sent later in the same function.
+pub async fn complete(manager: &WebSocketManager, user_id: &str, answer: &str) -> Result<(), WsError> {
+    let completion = json!({ "type": "agent_completed", "final_response": answer }); // expect: event-missing-field
+    manager.send_to_user(user_id, completion).await
 }

@@ -82,3 +82,19 @@ def stream_thinking() -> bool:
 def migration_note() -> str:
     logger.info("replace get_websocket_manager() with the per-user factory")  # silent: a string
     return "get_websocket_manager()"
+
+
+# Seen in real code: a lazy module-level manager behind a getter.
+_bridge = None
+
+
+def get_bridge():
+    global _bridge
+    if _bridge is None:
+        _bridge = AgentWebSocketBridge()  # expect: singleton-manager
+    return _bridge
+
+
+def make_bridge():
+    bridge = AgentWebSocketBridge()  # silent: a local, returned to whoever asked
+    return bridge

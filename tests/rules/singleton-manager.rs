@@ -40,7 +40,7 @@ static USER_MANAGERS: Lazy<Mutex<HashMap<String, Arc<WebSocketManager>>>> = Lazy
 
 /// The process-wide manager.
 pub fn get_websocket_manager() -> Arc<WebSocketManager> { // expect: singleton-manager
-    MANAGER.get().cloned().unwrap_or_else(|| FALLBACK_MANAGER.clone())
+    MANAGER.get().cloned().unwrap_or_else(|| FALLBACK_MANAGER.clone()) // expect: singleton-manager
 }
 
 /// The manager of the request's user.
@@ -87,7 +87,7 @@ pub fn report_bridge() -> Arc<AgentWebSocketBridge> {
 }
 
 pub fn install_bridge(bridge: AgentWebSocketBridge) {
-    CURRENT_BRIDGE.with(|cell| *cell.borrow_mut() = Some(bridge));
+    CURRENT_BRIDGE.with(|cell| *cell.borrow_mut() = Some(bridge)); // expect: singleton-manager
 }
 
 pub struct AppState {
@@ -106,4 +106,18 @@ pub fn is_production() -> bool {
 
 pub fn describe() -> &'static str {
     "call get_websocket_manager() once at start-up" // silent: a string
+}
+
+/// Seen in real code: a static behind a type alias, used directly.
+pub type SharedManager = Arc<RwLock<WebSocketManager>>;
+
+pub static SHARED_MANAGER: Lazy<SharedManager> = Lazy::new(|| Arc::new(RwLock::new(WebSocketManager::new()))); // expect: singleton-manager
+
+pub async fn broadcast_thought(user_id: &str, thought: &str) {
+    SHARED_MANAGER.read().unwrap().send_agent_thinking(user_id, thought).await; // expect: singleton-manager
+}
+
+pub fn local_state() -> usize {
+    let shared_manager = Arc::new(WebSocketManager::new()); // silent: a local, in lower case
+    shared_manager.connection_count()
 }

@@ -152,3 +152,29 @@ class ToolExecutor:
 async def start_upload_scan(websocket: WebSocket, upload_id: str) -> None:
     """Tells the browser a virus scan started; the scanner's callback reports the end."""
     await websocket.send_json({"type": "tool_executing", "tool_name": "virus_scan", "tool_call_id": upload_id})  # expect: unpaired-tool-event
+
+
+# Seen in real code: both sends under the same guard, and a dispatcher.
+class GuardedRunner:
+    async def run_tool(self, tool, args: dict[str, Any]) -> Any:
+        if self.bridge:
+            await self.bridge.notify_tool_executing(tool.name, args)  # silent: completed under the same guard
+        result = await tool.run(args)
+        if self.bridge:
+            await self.bridge.notify_tool_completed(tool.name, result)
+        return result
+
+    async def run_unguarded(self, tool, args: dict[str, Any]) -> Any:
+        if self.bridge:
+            await self.bridge.notify_tool_executing(tool.name, args)  # expect: unpaired-tool-event
+        result = await tool.run(args)
+        if self.other_bridge:
+            await self.other_bridge.notify_tool_completed(tool.name, result)
+        return result
+
+    async def _send_event(self, event_type: str, tool_name: str) -> None:
+        # silent: a dispatcher sends the one event it is asked for
+        if event_type == "tool_executing":
+            await self.ws.send_tool_executing(tool_name)
+        elif event_type == "tool_completed":
+            await self.ws.send_tool_completed(tool_name)

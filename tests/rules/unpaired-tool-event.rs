@@ -162,3 +162,42 @@ pub async fn search(run: &agent_events::Run, tools: &ToolRegistry, query: &str) 
     call.completed(hits.clone());
     Ok(hits)
 }
+
+/// Seen in real code: both sends under the same guard, and a dispatcher.
+pub struct GuardedRunner {
+    bridge: Option<WebSocketManager>,
+    other_bridge: Option<WebSocketManager>,
+}
+
+impl GuardedRunner {
+    pub async fn run_tool(&self, tool: &str) -> Value {
+        if let Some(bridge) = &self.bridge {
+            bridge.send_tool_executing(tool).await; // silent: completed under the same guard
+        }
+        let result = run(tool).await;
+        if let Some(bridge) = &self.bridge {
+            bridge.send_tool_completed(tool, &result).await;
+        }
+        result
+    }
+
+    pub async fn run_unguarded(&self, tool: &str) -> Value {
+        if let Some(bridge) = &self.bridge {
+            bridge.send_tool_executing(tool).await; // expect: unpaired-tool-event
+        }
+        let result = run(tool).await;
+        if let Some(bridge) = &self.other_bridge {
+            bridge.send_tool_completed(tool, &result).await;
+        }
+        result
+    }
+
+    pub async fn send_event(&self, event_type: &str, tool: &str) {
+        // silent: a dispatcher sends the one event it is asked for
+        match event_type {
+            "tool_executing" => self.ws().send_tool_executing(tool).await,
+            "tool_completed" => self.ws().send_tool_completed(tool).await,
+            _ => {}
+        }
+    }
+}
