@@ -6,12 +6,60 @@ use agent_events_schema::{EventType, FieldType, TYPE_KEYS};
 
 use super::{Cx, Hit, ListDecl, Needles};
 
-/// Methods that set a map entry; helpers that take an event type as a string (all-users ones too).
+/// Methods that set a map entry; helpers that take an event type as a string (all-users ones
+/// too); methods that turn a typed model into a payload.
 pub(super) const LISTS: &[ListDecl] = &[
     ListDecl::names("insert-methods"),
     ListDecl::names("send-helpers"),
     ListDecl::names("broadcast-methods"),
+    ListDecl::names("serializers"),
 ];
+
+/// The event type a name spells (`agent_started_event`, `ToolCompletedEvent`): a known type,
+/// alone or before `_…`; `user_message` never (it names what users write).
+fn event_named(cx: &Cx<'_>, name: &str) -> Option<String> {
+    let snake = to_snake(name);
+    cx.events.names().filter(|e| *e != "user_message").find_map(|e| {
+        let rest = snake.strip_prefix(e)?;
+        (rest.is_empty() || rest.starts_with('_')).then(|| e.to_owned())
+    })
+}
+
+/// `ToolCompletedEvent` → `tool_completed_event`; snake case stays as it is.
+fn to_snake(name: &str) -> String {
+    let mut out = String::with_capacity(name.len() + 4);
+    for (i, c) in name.chars().enumerate() {
+        if c.is_ascii_uppercase() {
+            if i > 0 && !out.ends_with('_') {
+                out.push('_');
+            }
+            out.push(c.to_ascii_lowercase());
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+/// A typed event model serialised by hand into a send (`websocket.send_text(json.dumps(
+/// agent_started_event.model_dump()))`): the model is named for its event type.
+fn serialised_models(cx: &Cx<'_>, hits: &mut Vec<Hit>) {
+    for (i, call) in cx.facts.calls.iter().enumerate() {
+        if !call.is_method() || !cx.rule.listed("serializers", &call.name) {
+            continue;
+        }
+        let Some(chain) = call.receiver.as_ref().filter(|c| c.segs.is_empty()) else { continue };
+        let named = match &chain.root {
+            crate::facts::Root::Ident(name) => event_named(cx, name),
+            crate::facts::Root::Call(path) => path.last().and_then(|n| event_named(cx, n)),
+            _ => None,
+        };
+        let Some(event) = named else { continue };
+        let Some(send) = cx.sends().of_call(i).map(|s| &cx.facts.calls[s]) else { continue };
+        let how = format!("a model serialised by hand into `{}`", send.name);
+        hits.push(event_hit(cx, chain.root_span, &event, &how).label(send.name_span, "sent here"));
+    }
+}
 
 pub fn check(cx: &Cx<'_>, hits: &mut Vec<Hit>) {
     let facts = cx.facts;
@@ -36,6 +84,7 @@ pub fn check(cx: &Cx<'_>, hits: &mut Vec<Hit>) {
             }
         }
     }
+    serialised_models(cx, hits);
     for call in facts.calls.iter().filter(|c| !c.canonical) {
         if cx.rule.listed("insert-methods", &call.name) && call.args.len() == 2 {
             let key = call.args[0].str_lit.as_ref().map(|(k, _)| k.as_str());
@@ -66,7 +115,16 @@ fn event_hit(cx: &Cx<'_>, span: crate::source::Span, event: &str, how: &str) -> 
 
 /// A file can only hold a hand-built event if it names an event type.
 pub fn needles(cx: &Needles<'_>) -> Vec<Vec<String>> {
-    vec![{ cx.events.names().map(str::to_owned).collect() }]
+    // A typed model may spell its type in camel case (`ToolCompletedEvent`).
+    let camel = |name: &str| -> String {
+        name.split('_')
+            .map(|part| {
+                let mut chars = part.chars();
+                chars.next().map(|c| c.to_ascii_uppercase().to_string() + chars.as_str()).unwrap_or_default()
+            })
+            .collect()
+    };
+    vec![{ cx.events.names().flat_map(|n| [n.to_owned(), camel(n)]).collect() }]
 }
 
 /// Test code: a file under a `tests` folder, or named `*_test.rs` / `*_tests.rs` / `tests.rs`.

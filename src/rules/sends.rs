@@ -81,6 +81,8 @@ impl SendLists {
 pub struct Sends {
     /// Per literal: the call that sends it, if any.
     literal: Vec<Option<usize>>,
+    /// Per call: the sending call whose argument holds it, if any.
+    call: Vec<Option<usize>>,
     /// Per literal: whether a function returns it (to a caller that sends it).
     returned: Vec<bool>,
     /// Per sending call: the literals it sends.
@@ -145,12 +147,17 @@ impl Sends {
         let returns: Vec<(Span, ())> = facts.returned.iter().map(|s| (*s, ())).collect();
         let returned =
             crate::source::innermost(returns, &literal_spans).into_iter().map(|r| r.is_some()).collect();
-        Sends { literal, returned, by_call }
+        Sends { literal, call: call_inside, returned, by_call }
     }
 
     /// Whether a function returns a literal (in its returned value).
     pub fn returned(&self, literal: usize) -> bool {
         self.returned.get(literal).copied().unwrap_or(false)
+    }
+
+    /// The sending call whose argument holds call `i` (`send_text(json.dumps(event.model_dump()))`).
+    pub fn of_call(&self, call: usize) -> Option<usize> {
+        self.call.get(call).copied().flatten()
     }
 
     /// The literals a call sends.

@@ -136,3 +136,16 @@ async def stop(manager, user_id: str) -> None:
 def status_row(name: str, rows: list) -> None:
     # silent: an `agent_` type that is never sent: a row of a status table
     rows.append({"type": "agent_status_row", "name": name})
+
+
+# Seen in real code: typed event models serialised by hand onto a raw socket.
+async def stream_started(websocket: WebSocket, agent_started_event) -> None:
+    await websocket.send_text(json.dumps(agent_started_event.model_dump()))  # expect: direct-event-payload
+
+
+async def stream_done(websocket: WebSocket, answer: str) -> None:
+    await websocket.send_json(AgentCompletedEvent(final_response=answer, success=True).model_dump())  # expect: direct-event-payload
+
+
+async def stream_status(websocket: WebSocket, status_update) -> None:
+    await websocket.send_text(json.dumps(status_update.model_dump()))  # silent: not named for an agent event

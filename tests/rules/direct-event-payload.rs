@@ -191,3 +191,12 @@ pub fn status_row(name: &str, rows: &mut Vec<Value>) {
     // silent: an `agent_` type that is never sent: a row of a status table
     rows.extend([json!({ "type": "agent_status_row", "name": name })]);
 }
+
+/// Seen in real code: typed event models serialised by hand onto a raw socket.
+pub async fn stream_started(socket: &mut WebSocket, agent_started_event: &AgentStartedEvent) -> Result<(), WsError> {
+    socket.send(Message::Text(agent_started_event.to_json())).await // expect: direct-event-payload
+}
+
+pub async fn stream_status(socket: &mut WebSocket, status_update: &StatusUpdate) -> Result<(), WsError> {
+    socket.send(Message::Text(status_update.to_json())).await // silent: not named for an agent event
+}
