@@ -192,6 +192,115 @@ pub fn rust_nesting(text: &str) -> (usize, usize) {
     (max, at)
 }
 
+/// Skips a comment starting at `i` (`//` or a nested `/* */`), if one starts there.
+fn skip_comment(bytes: &[u8], mut i: usize) -> Option<usize> {
+    match (bytes.get(i), bytes.get(i + 1)) {
+        (Some(b'/'), Some(b'/')) => {
+            Some(bytes[i..].iter().position(|b| *b == b'\n').map_or(bytes.len(), |n| i + n))
+        }
+        (Some(b'/'), Some(b'*')) => {
+            let mut depth = 0usize;
+            while i < bytes.len() {
+                if bytes[i] == b'/' && bytes.get(i + 1) == Some(&b'*') {
+                    depth += 1;
+                    i += 2;
+                } else if bytes[i] == b'*' && bytes.get(i + 1) == Some(&b'/') {
+                    depth -= 1;
+                    i += 2;
+                    if depth == 0 {
+                        break;
+                    }
+                } else {
+                    i += 1;
+                }
+            }
+            Some(i)
+        }
+        _ => None,
+    }
+}
+
+/// Words that start an item (after attributes and visibility).
+const ITEM_STARTS: &[&[u8]] = &[
+    b"pub",
+    b"fn",
+    b"struct",
+    b"enum",
+    b"impl",
+    b"mod",
+    b"use",
+    b"const",
+    b"static",
+    b"trait",
+    b"type",
+    b"extern",
+    b"unsafe",
+    b"async",
+    b"union",
+    b"macro_rules",
+];
+
+/// Whether an item surely starts at `i` (after white space and comments): an attribute or a
+/// word that only starts items.
+fn item_starts_at(bytes: &[u8], mut i: usize) -> bool {
+    loop {
+        while bytes.get(i).is_some_and(u8::is_ascii_whitespace) {
+            i += 1;
+        }
+        match skip_comment(bytes, i) {
+            Some(next) => i = next,
+            None => break,
+        }
+    }
+    if i >= bytes.len() || bytes[i] == b'#' {
+        return true;
+    }
+    let end = i + bytes[i..].iter().take_while(|b| b.is_ascii_alphanumeric() || **b == b'_').count();
+    let word = &bytes[i..end];
+    ITEM_STARTS.contains(&word) || (!word.is_empty() && bytes.get(end) == Some(&b'!'))
+}
+
+/// Where a Rust file may be cut into runs of whole top-level items of about `every` bytes: after
+/// a `;` or a `}` at the top level that the next item surely follows. Strings, characters and
+/// comments are skipped. The cuts are a guess: a run that does not parse on its own is the
+/// caller's to handle (by parsing the file whole).
+pub fn rust_item_cuts(text: &str, every: usize) -> Vec<usize> {
+    let bytes = text.as_bytes();
+    let mut cuts = Vec::new();
+    let (mut depth, mut last) = (0usize, 0usize);
+    let mut i = 0;
+    while i < bytes.len() {
+        if let Some(next) = skip_comment(bytes, i) {
+            i = next;
+            continue;
+        }
+        match bytes[i] {
+            b'"' => {
+                i = skip_string(bytes, i + 1);
+                continue;
+            }
+            b'r' | b'b' | b'c' if !prev_is_ident(bytes, i) => {
+                i = skip_prefixed_literal(bytes, i);
+                continue;
+            }
+            b'\'' => {
+                i = skip_char_or_lifetime(bytes, i);
+                continue;
+            }
+            b'(' | b'[' | b'{' => depth += 1,
+            b')' | b']' | b'}' => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+        let end_of_item = depth == 0 && matches!(bytes[i], b';' | b'}');
+        if end_of_item && i + 1 - last >= every && item_starts_at(bytes, i + 1) {
+            cuts.push(i + 1);
+            last = i + 1;
+        }
+        i += 1;
+    }
+    cuts
+}
+
 /// Keeps the deepest level reached so far, and where.
 fn note(stack: &[(usize, usize)], i: usize, max: &mut usize, at: &mut usize) {
     let (base, ops) = stack[stack.len() - 1];

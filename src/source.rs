@@ -83,33 +83,6 @@ pub fn indentation_at(text: &str, offset: usize) -> &str {
     &line[..line.len() - line.trim_start_matches([' ', '\t']).len()]
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn innermost_finds_the_smallest_enclosing_interval() {
-        let intervals = vec![(Span::new(0, 100), 'a'), (Span::new(10, 20), 'b'), (Span::new(30, 40), 'c')];
-        let items =
-            [Span::new(12, 14), Span::new(25, 26), Span::new(35, 36), Span::new(5, 120), Span::new(10, 20)];
-        assert_eq!(innermost(intervals, &items), [Some('b'), Some('a'), Some('c'), None, Some('b')]);
-        let same = vec![(Span::new(0, 9), 1), (Span::new(0, 9), 2)];
-        assert_eq!(innermost(same, &[Span::new(1, 2)]), [Some(1)]);
-    }
-
-    #[test]
-    fn columns_count_characters_not_bytes() {
-        let text = "ab\né x\n";
-        let index = LineIndex::new(text);
-        assert_eq!(index.position(text, 0), Position { line: 1, column: 1 });
-        assert_eq!(index.position(text, 3), Position { line: 2, column: 1 });
-        assert_eq!(index.position(text, 6), Position { line: 2, column: 3 });
-        assert_eq!(index.position(text, 4), Position { line: 2, column: 1 }, "inside a char: moved back");
-        assert_eq!(index.line(6), 2);
-        assert_eq!(index.line_start(2), Some(3));
-    }
-}
-
 /// For each of `items`, the innermost of `intervals` that holds it (its value), when the
 /// intervals nest, as spans from one syntax tree do: one sweep over both in order of position
 /// with a stack of the intervals open there, linear after sorting. Of two intervals with one
@@ -141,4 +114,31 @@ pub fn innermost<T: Copy>(mut intervals: Vec<(Span, T)>, items: &[Span]) -> Vec<
         found[i] = open.iter().rev().find(|(s, _)| s.contains(item)).map(|(_, v)| *v);
     }
     found
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn innermost_finds_the_smallest_enclosing_interval() {
+        let intervals = vec![(Span::new(0, 100), 'a'), (Span::new(10, 20), 'b'), (Span::new(30, 40), 'c')];
+        let items =
+            [Span::new(12, 14), Span::new(25, 26), Span::new(35, 36), Span::new(5, 120), Span::new(10, 20)];
+        assert_eq!(innermost(intervals, &items), [Some('b'), Some('a'), Some('c'), None, Some('b')]);
+        let same = vec![(Span::new(0, 9), 1), (Span::new(0, 9), 2)];
+        assert_eq!(innermost(same, &[Span::new(1, 2)]), [Some(1)]);
+    }
+
+    #[test]
+    fn columns_count_characters_not_bytes() {
+        let text = "ab\né x\n";
+        let index = LineIndex::new(text);
+        assert_eq!(index.position(text, 0), Position { line: 1, column: 1 });
+        assert_eq!(index.position(text, 3), Position { line: 2, column: 1 });
+        assert_eq!(index.position(text, 6), Position { line: 2, column: 3 });
+        assert_eq!(index.position(text, 4), Position { line: 2, column: 1 }, "inside a char: moved back");
+        assert_eq!(index.line(6), 2);
+        assert_eq!(index.line_start(2), Some(3));
+    }
 }

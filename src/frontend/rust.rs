@@ -92,7 +92,119 @@ pub fn parse(text: &str, canonical_crates: &[String]) -> Result<Facts, ParseErro
         Some(rest) => (3, rest),
         None => (0, text),
     };
-    let result = match syn::parse_file(body) {
+    let result = if body.len() > STREAM_BYTES {
+        parse_in_runs(base, text, body, canonical_crates, RUN_BYTES)
+    } else {
+        parse_whole(base, text, body, canonical_crates)
+    };
+    proc_macro2::extra::invalidate_current_thread_spans();
+    result
+}
+
+/// Files larger than this are lowered in runs of items (see [`parse_in_runs`]).
+pub const STREAM_BYTES: usize = 4 * 1024 * 1024;
+
+/// About how many bytes of items a run holds.
+const RUN_BYTES: usize = 512 * 1024;
+
+/// A large file, lowered in runs of whole top-level items of about `every` bytes, each run
+/// lexed, parsed, lowered and dropped before the next: memory holds one run's tokens and tree,
+/// and the facts. `use` aliases and string constants count from the run they are declared in
+/// on (in a smaller file, for the whole file). Where the file cannot be cut into runs that each
+/// parse (a cut guessed wrong, or a syntax error), it is lowered item by item from one token
+/// stream instead, and a syntax error is reported as for any file.
+fn parse_in_runs(
+    base: usize,
+    text: &str,
+    body: &str,
+    canonical_crates: &[String],
+    every: usize,
+) -> Result<Facts, ParseError> {
+    let mut walker = Walker::new(base, text, canonical_crates);
+    let mut start = 0;
+    let cuts = crate::comments::rust_item_cuts(body, every);
+    for end in cuts.into_iter().chain([body.len()]) {
+        let run = &body[start..end];
+        let parsed = syn::parse_file(run);
+        let Ok(file) = parsed else {
+            proc_macro2::extra::invalidate_current_thread_spans();
+            return parse_item_by_item(base, text, body, canonical_crates);
+        };
+        walker.base = base + start;
+        walker.collect_aliases(&file.items);
+        walker.items(&file.items);
+        let too_deep = walker.b.too_deep();
+        let depth = if too_deep.is_some() { Depth::of(&file) } else { walker.b.max_depth() };
+        drop_deep(file, depth);
+        proc_macro2::extra::invalidate_current_thread_spans();
+        if let Some(span) = too_deep {
+            return Err(too_deep_error(span, "; it is not linted"));
+        }
+        start = end;
+    }
+    walker.resolve_type_aliases();
+    Ok(walker.b.finish())
+}
+
+/// A syn error as a parse error of the file.
+fn syntax_error(e: &syn::Error, base: usize, body: &str) -> ParseError {
+    let range = e.span().byte_range();
+    let (start, end) = if range.start == range.end && range.start == 0 && !body.is_empty() {
+        // An error without a position (e.g. an unterminated literal at the end).
+        (body.len(), body.len())
+    } else {
+        (range.start, range.end)
+    };
+    ParseError { message: e.to_string(), span: Span::new(base + start, base + end) }
+}
+
+/// A large file, lowered one top-level item at a time: each item's syntax tree is dropped once
+/// its facts are taken, so memory holds the tokens and the facts, never the whole tree. `use`
+/// aliases and string constants count from where they are declared on (in a smaller file they
+/// count for the whole file).
+fn parse_item_by_item(
+    base: usize,
+    text: &str,
+    body: &str,
+    canonical_crates: &[String],
+) -> Result<Facts, ParseError> {
+    let tokens: proc_macro2::TokenStream = body.parse().map_err(|e: proc_macro2::LexError| {
+        let range = e.span().byte_range();
+        ParseError { message: e.to_string(), span: Span::new(base + range.start, base + range.end) }
+    })?;
+    let mut walker = Walker::new(base, text, canonical_crates);
+    let mut too_deep = None;
+    let parser = |input: ParseStream| -> syn::Result<()> {
+        input.call(syn::Attribute::parse_inner)?;
+        while !input.is_empty() {
+            let item: Item = input.parse()?;
+            walker.collect_aliases(std::slice::from_ref(&item));
+            walker.item(&item);
+            too_deep = walker.b.too_deep();
+            let depth = if too_deep.is_some() { Depth::of_item(&item) } else { walker.b.max_depth() };
+            drop_deep(item, depth);
+            if too_deep.is_some() {
+                break;
+            }
+        }
+        Ok(())
+    };
+    parser.parse2(tokens).map_err(|e| syntax_error(&e, base, body))?;
+    walker.resolve_type_aliases();
+    match too_deep {
+        Some(span) => Err(too_deep_error(span, "; it is not linted")),
+        None => Ok(walker.b.finish()),
+    }
+}
+
+/// A file lowered from its whole syntax tree.
+fn parse_whole(
+    base: usize,
+    text: &str,
+    body: &str,
+    canonical_crates: &[String],
+) -> Result<Facts, ParseError> {
+    match syn::parse_file(body) {
         Ok(file) => {
             let mut walker = Walker::new(base, text, canonical_crates);
             walker.collect_aliases(&file.items);
@@ -106,19 +218,8 @@ pub fn parse(text: &str, canonical_crates: &[String]) -> Result<Facts, ParseErro
                 None => Ok(walker.b.finish()),
             }
         }
-        Err(e) => {
-            let range = e.span().byte_range();
-            let (start, end) = if range.start == range.end && range.start == 0 && !body.is_empty() {
-                // An error without a position (e.g. an unterminated literal at the end).
-                (body.len(), body.len())
-            } else {
-                (range.start, range.end)
-            };
-            Err(ParseError { message: e.to_string(), span: Span::new(base + start, base + end) })
-        }
-    };
-    proc_macro2::extra::invalidate_current_thread_spans();
-    result
+        Err(e) => Err(syntax_error(&e, base, body)),
+    }
 }
 
 /// Measures how deep a syntax tree nests, without limit (for the drop of a tree the walk
@@ -133,6 +234,12 @@ impl Depth {
     fn of(file: &syn::File) -> usize {
         let mut d = Depth::default();
         syn::visit::Visit::visit_file(&mut d, file);
+        d.max
+    }
+
+    fn of_item(item: &Item) -> usize {
+        let mut d = Depth::default();
+        syn::visit::Visit::visit_item(&mut d, item);
         d.max
     }
 
@@ -1532,6 +1639,48 @@ fn parse_static_decls(input: ParseStream, lazy: bool) -> syn::Result<Vec<StaticD
 mod tests {
     use super::*;
     use crate::facts::render::render;
+
+    /// A large file is lowered in runs, or item by item, to the same facts as whole, when its
+    /// `use` items come before their uses (as in every file of the legacy fixture). The runs are
+    /// cut small here so that every file is cut.
+    #[test]
+    fn item_by_item_lowering_gives_the_facts_of_the_whole_file() {
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/legacy-backend");
+        let mut files = 0;
+        for dir in ["src", "src/agents", "tests"] {
+            for entry in std::fs::read_dir(root.join(dir)).unwrap() {
+                let path = entry.unwrap().path();
+                if path.extension().is_none_or(|e| e != "rs") {
+                    continue;
+                }
+                let text = std::fs::read_to_string(&path).unwrap();
+                let crates = ["agent_events".to_owned()];
+                let whole = parse_whole(0, &text, &text, &crates).unwrap();
+                let by_item = parse_item_by_item(0, &text, &text, &crates).unwrap();
+                proc_macro2::extra::invalidate_current_thread_spans();
+                assert_eq!(render(&by_item, &text), render(&whole, &text), "{}", path.display());
+                let cuts = crate::comments::rust_item_cuts(&text, 1).len();
+                assert!(cuts >= 1, "{} is not cut", path.display());
+                let by_runs = parse_in_runs(0, &text, &text, &crates, 1).unwrap();
+                assert_eq!(render(&by_runs, &text), render(&whole, &text), "{}", path.display());
+                files += 1;
+            }
+        }
+        assert!(files >= 10, "{files} files");
+        // Syntax errors are reported at the same place.
+        let broken = "fn a() {}\nfn b( {}\n";
+        assert_eq!(
+            parse_item_by_item(0, broken, broken, &[]).unwrap_err(),
+            parse_whole(0, broken, broken, &[]).unwrap_err()
+        );
+        assert_eq!(
+            parse_in_runs(0, broken, broken, &[], 1).unwrap_err(),
+            parse_whole(0, broken, broken, &[]).unwrap_err()
+        );
+        // A `}` that an item goes on after is no cut.
+        let text = "const A: u8 = if true { 1 } else { 2 };\nstatic B: S = S { x: 1 }.y();\nfn c() {}\n";
+        assert_eq!(crate::comments::rust_item_cuts(text, 1), [39, 69, 79]);
+    }
 
     /// Lowers `src` and snapshots the source followed by its facts.
     fn snapshot(name: &str, src: &str) {
