@@ -19,7 +19,11 @@ pub fn check(cx: &Cx<'_>, hits: &mut Vec<Hit>) {
         let Some(owner) = f.owner.as_deref() else { continue };
         let sink = facts.trait_impls.iter().any(|(ty, t)| ty == owner && cx.rule.listed("sink-traits", t))
             || f.trait_impl.as_deref().is_some_and(|t| cx.rule.listed("sink-traits", t));
-        let emits = cx.events.of_method_name(&f.name, cx.rule.list("emit-prefixes")).is_some()
+        // `send_user_message` is what a client does (a chat front-end sending the user's text).
+        let emits = cx
+            .events
+            .of_method_name(&f.name, cx.rule.list("emit-prefixes"))
+            .is_some_and(|e| e != "user_message")
             || cx.rule.listed("extra-methods", &f.name);
         if sink || !emits {
             continue;

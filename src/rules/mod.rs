@@ -635,16 +635,24 @@ impl<'a> Cx<'a> {
         self.sent_by(literal).is_some_and(|c| self.send_lists.to_user(c))
     }
 
-    /// Whether literal `i` is a hand-built event, and which: a known type whose other keys are
-    /// event fields (or that is sent) — `user_message` only when sent to a user, since clients
-    /// send it — or a type starting with `agent_`/`tool_` that is sent.
+    /// Whether literal `i` is a hand-built event, and which. Its keys besides the type must be
+    /// event fields (a test-case descriptor, an LLM API's `tool_use` block, a chat step are not
+    /// events), unless it is a known type sent to a user through a known path (a send helper, a
+    /// manager, a method naming the user), which is an event however it drifted. `user_message`
+    /// is an event only when sent to a user (clients send it); a type the schema does not list
+    /// but that starts with `agent_`/`tool_` is one when sent.
     pub fn event_of(&self, literal: usize) -> Option<events::Typed> {
         let lit = &self.facts.literals[literal];
         let typed = self.events.typed(lit)?;
+        let fields = self.events.has_event_fields(lit);
         let is_event = match typed.event.as_str() {
-            "user_message" => self.sent_to_user(literal),
-            _ if typed.known => self.events.has_event_fields(lit) || self.sent_by(literal).is_some(),
-            other => (other.starts_with("agent_") || other.starts_with("tool_")) && self.is_sent(literal),
+            "user_message" => fields && self.sent_to_user(literal),
+            _ if typed.known => fields || self.sent_to_user(literal),
+            other => {
+                (other.starts_with("agent_") || other.starts_with("tool_"))
+                    && fields
+                    && self.sent_by(literal).is_some()
+            }
         };
         is_event.then_some(typed)
     }

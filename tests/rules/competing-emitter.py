@@ -72,3 +72,9 @@ class ProgressReporter:
 
 async def send_agent_started(manager, user_id: str) -> None:  # silent: a module-level function, not a class
     await manager.send_to_user(user_id, {"agent_name": "data_agent"})
+
+
+# Seen in real code: a chat client sending what the user typed.
+class ChatClient:
+    async def send_user_message(self, text: str) -> None:  # silent: what clients send
+        await self.socket.send(text)

@@ -104,3 +104,12 @@ impl Metrics {
 
     pub fn publish_stats(&self) {} // silent: `stats` is not an event type
 }
+
+/// Seen in real code: a chat front-end's controller sending what the user typed.
+pub struct AppController;
+
+impl AppController {
+    pub async fn send_user_message(&mut self) -> bool { // silent: what clients send
+        true
+    }
+}

@@ -149,3 +149,9 @@ async def stream_done(websocket: WebSocket, answer: str) -> None:
 
 async def stream_status(websocket: WebSocket, status_update) -> None:
     await websocket.send_text(json.dumps(status_update.model_dump()))  # silent: not named for an agent event
+
+
+# Seen in real code: an LLM API's content blocks whose types start with `tool_`.
+def tool_use_response(tool_input: dict) -> dict:
+    # silent: an API message, none of whose keys is an event field
+    return {"type": "message", "content": [{"type": "tool_use", "id": "toolu_1", "name": "Search", "input": tool_input}]}

@@ -183,7 +183,7 @@ pub fn access_cases() -> Vec<Value> {
 
 /// Seen in real code: types the schema does not list, sent as agent events.
 pub async fn report_error(manager: &WebSocketManager, user_id: &str, error: &str) -> Result<(), WsError> {
-    let notification = json!({ "type": "agent_error", "error_message": error }); // expect: direct-event-payload
+    let notification = json!({ "type": "agent_error", "run_id": run_id(), "error": error }); // expect: direct-event-payload
     manager.send_to_user(user_id, notification).await
 }
 
