@@ -640,7 +640,7 @@ impl<'a> Cx<'a> {
     /// events), unless it is a known type sent to a user through a known path (a send helper, a
     /// manager, a method naming the user), which is an event however it drifted. `user_message`
     /// is an event only when sent to a user (clients send it); a type the schema does not list
-    /// but that starts with `agent_`/`tool_` is one when sent.
+    /// but that starts with `agent_`/`tool_` is one when sent to a user or by a legacy emitter.
     pub fn event_of(&self, literal: usize) -> Option<events::Typed> {
         let lit = &self.facts.literals[literal];
         let typed = self.events.typed(lit)?;
@@ -648,10 +648,13 @@ impl<'a> Cx<'a> {
         let is_event = match typed.event.as_str() {
             "user_message" => fields && self.sent_to_user(literal),
             _ if typed.known => fields || self.sent_to_user(literal),
+            // Sent to a user, or sent by a legacy emitter: a client's request (`agent_request`)
+            // goes the other way.
             other => {
                 (other.starts_with("agent_") || other.starts_with("tool_"))
                     && fields
-                    && self.sent_by(literal).is_some()
+                    && (self.sent_to_user(literal)
+                        || (self.sent_by(literal).is_some() && self.built_in_emitter(literal)))
             }
         };
         is_event.then_some(typed)

@@ -49,9 +49,17 @@ impl SendLists {
     }
 
     /// Whether a function is a legacy emitter: a send helper, or named for the event it sends
-    /// (`notify_agent_thinking`, `send_tool_executing`). What it sends is built for an emitter.
+    /// (`notify_agent_thinking`, `send_tool_executing`, `notify_agent_error`). What it sends is
+    /// built for an emitter.
     pub fn is_emitter_fn(&self, name: &str, events: &super::Events) -> bool {
-        self.helpers.iter().any(|h| h == name) || events.of_method_name(name, &self.emit_prefixes).is_some()
+        let agent_like = self.emit_prefixes.iter().any(|p| {
+            name.strip_prefix(p.as_str())
+                .and_then(|rest| rest.strip_prefix('_'))
+                .is_some_and(|event| event.starts_with("agent_") || event.starts_with("tool_"))
+        });
+        self.helpers.iter().any(|h| h == name)
+            || agent_like
+            || events.of_method_name(name, &self.emit_prefixes).is_some()
     }
 
     /// Whether a sending call goes from the server to a user.

@@ -155,3 +155,9 @@ async def stream_status(websocket: WebSocket, status_update) -> None:
 def tool_use_response(tool_input: dict) -> dict:
     # silent: an API message, none of whose keys is an event field
     return {"type": "message", "content": [{"type": "tool_use", "id": "toolu_1", "name": "Search", "input": tool_input}]}
+
+
+# Seen in real code: a test client's request to the server, named like an agent event.
+async def ask_agent(websocket, query: str) -> None:
+    request = {"type": "agent_request", "agent": "triage_agent", "message": query}  # silent: a client's request
+    await websocket.send(json.dumps(request))
