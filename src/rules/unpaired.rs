@@ -78,6 +78,8 @@ fn classify(cx: &Cx<'_>, node: &Node) -> Option<Leaf> {
         }
         Node::Literal(i) => {
             let literal = &facts.literals[*i];
+            // A literal is an emission when it is sent, not when it is kept (a capture hook's log).
+            cx.sent_by(*i)?;
             let super::events::Typed { event, span, .. } = cx.event_of(*i)?;
             let key = literal.entries.iter().find_map(|e| match &e.value {
                 Value::Str(s, _) if e.key == "tool_name" => Some(s.clone()),

@@ -161,3 +161,8 @@ def tool_use_response(tool_input: dict) -> dict:
 async def ask_agent(websocket, query: str) -> None:
     request = {"type": "agent_request", "agent": "triage_agent", "message": query}  # silent: a client's request
     await websocket.send(json.dumps(request))
+
+
+async def trigger(client, message: str) -> None:
+    # silent: a test client's request, whatever the method is called
+    await client.send_json({"type": "agent_request", "agent": "data_analyst_agent", "message": message})
