@@ -211,7 +211,6 @@ fn children(e: &Expr) -> Children<'_> {
     c
 }
 
-/// `a.b.c` as `["a", "b", "c"]`, when it is a dotted name of at most [`MAX_CHAIN`] parts.
 /// The presence test an `if` condition is, as a guard key with `!` for "absent": `self.bridge`,
 /// `not ws`, `ws is None`, `ws is not None`. Other conditions have no key.
 fn guard_key(test: &Expr) -> Option<String> {
@@ -230,10 +229,17 @@ fn guard_key(test: &Expr) -> Option<String> {
             }
         }
         Expr::Name(_) | Expr::Attribute(_) => dotted(test).map(|p| p.join(".")),
+        // `if stream_updates and self.bridge:`: the same conjunction, tested again, is the same
+        // condition.
+        Expr::BoolOp(b) if b.op == ast::BoolOp::And => {
+            let keys: Option<Vec<String>> = b.values.iter().map(guard_key).collect();
+            keys.map(|k| format!("({})", k.join("&&")))
+        }
         _ => None,
     }
 }
 
+/// `a.b.c` as `["a", "b", "c"]`, when it is a dotted name of at most [`MAX_CHAIN`] parts.
 fn dotted(e: &Expr) -> Option<Vec<String>> {
     let mut parts = Vec::new();
     let mut cur = e;

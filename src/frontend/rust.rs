@@ -779,6 +779,9 @@ impl<'a> Walker<'a> {
                 _ => None,
             },
             Expr::Paren(p) => self.guard_key(&p.expr),
+            Expr::Binary(b) if matches!(b.op, syn::BinOp::And(_)) => {
+                Some(format!("({}&&{})", self.guard_key(&b.left)?, self.guard_key(&b.right)?))
+            }
             Expr::Path(_) | Expr::Field(_) => written(cond),
             _ => None,
         }

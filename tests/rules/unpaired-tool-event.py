@@ -184,3 +184,12 @@ class GuardedRunner:
 def capture_tool_executing(log: list, run_id: str, tool_name: str) -> None:
     event = {"type": "tool_executing", "run_id": run_id, "tool_name": tool_name}  # silent: kept, not sent
     log.append(event)
+
+
+# Seen in real code: both sends under the same compound condition.
+async def simulate_work(self, run_id: str, stream_updates: bool) -> None:
+    if stream_updates and self.websocket_bridge:
+        await self.websocket_bridge.notify_tool_executing(run_id, self.name, "optimizer", {})  # silent: the same condition
+    await asyncio.sleep(0.1)
+    if stream_updates and self.websocket_bridge:
+        await self.websocket_bridge.notify_tool_completed(run_id, self.name, "optimizer", {})

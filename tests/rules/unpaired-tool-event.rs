@@ -201,3 +201,13 @@ impl GuardedRunner {
         }
     }
 }
+
+pub async fn simulate_work(runner: &GuardedRunner, stream_updates: bool) {
+    if stream_updates && runner.streaming {
+        runner.ws().send_tool_executing("optimizer").await; // silent: the same condition
+    }
+    pause().await;
+    if stream_updates && runner.streaming {
+        runner.ws().send_tool_completed("optimizer").await;
+    }
+}
