@@ -41,21 +41,7 @@ pub fn rust_comments(text: &str) -> Vec<Comment> {
             }
             b'/' if bytes.get(i + 1) == Some(&b'*') => {
                 let start = i;
-                let mut depth = 0usize;
-                while i < bytes.len() {
-                    if bytes[i] == b'/' && bytes.get(i + 1) == Some(&b'*') {
-                        depth += 1;
-                        i += 2;
-                    } else if bytes[i] == b'*' && bytes.get(i + 1) == Some(&b'/') {
-                        depth -= 1;
-                        i += 2;
-                        if depth == 0 {
-                            break;
-                        }
-                    } else {
-                        i += 1;
-                    }
-                }
+                i = skip_comment(bytes, i).unwrap_or(i + 2);
                 comments
                     .push(Comment { span: Span::new(start, i.min(bytes.len())), own_line: !line_has_code });
             }
@@ -110,26 +96,8 @@ pub fn rust_nesting(text: &str) -> (usize, usize) {
     while i < bytes.len() {
         let b = bytes[i];
         match b {
-            b'/' if bytes.get(i + 1) == Some(&b'/') => {
-                i = text[i..].find('\n').map_or(bytes.len(), |n| i + n);
-                continue;
-            }
-            b'/' if bytes.get(i + 1) == Some(&b'*') => {
-                let mut depth = 0usize;
-                while i < bytes.len() {
-                    if bytes[i] == b'/' && bytes.get(i + 1) == Some(&b'*') {
-                        depth += 1;
-                        i += 2;
-                    } else if bytes[i] == b'*' && bytes.get(i + 1) == Some(&b'/') {
-                        depth -= 1;
-                        i += 2;
-                        if depth == 0 {
-                            break;
-                        }
-                    } else {
-                        i += 1;
-                    }
-                }
+            b'/' if matches!(bytes.get(i + 1), Some(b'/' | b'*')) => {
+                i = skip_comment(bytes, i).unwrap_or(i + 2);
                 continue;
             }
             b'"' => {
