@@ -155,9 +155,6 @@ pub fn instrument(role: Role, options: &Options, sig: &Signature, block: &mut Bl
         },
         (None, ReturnType::Default) => (false, None, false),
     };
-    let fallible = options
-        .err
-        .unwrap_or_else(|| output.as_ref().and_then(last_segment).is_some_and(|s| s.ident == "Result"));
     let ret_span = output.as_ref().map_or_else(|| sig.ident.span(), |t| t.span());
 
     let call = format_ident!("__agent_events_call", span = Span::mixed_site());
@@ -205,15 +202,29 @@ pub fn instrument(role: Role, options: &Options, sig: &Signature, block: &mut Bl
             )
         }
     };
-    let close = if fallible {
-        quote! {
+    let close = match options.err {
+        Some(true) => quote! {
             match &#out {
                 ::core::result::Result::Ok(#value) => #close_ok,
                 ::core::result::Result::Err(#value) => #close_err,
             }
+        },
+        Some(false) => quote! {{ let #value = &#out; #close_ok; }},
+        // Whether it failed is decided by the real type (an alias of `Result`, `anyhow::Result`
+        // and a plain value all behave as they are), by autoref dispatch on `&&Outcome`.
+        None => {
+            let (method, handle) = match role {
+                Role::Tool => (quote_spanned!(ret_span=> close_tool), quote!(#call)),
+                Role::Run => (quote_spanned!(ret_span=> close_run), quote!(#run_handle)),
+            };
+            let rendered = render(&value);
+            quote_spanned! {ret_span=> {
+                #[allow(unused_imports)]
+                use #ms::{PlainOutcome as _, ResultOutcome as _};
+                #[allow(clippy::needless_borrow, clippy::needless_borrows_for_generic_args)]
+                (&&#ms::Outcome(&#out)).#method(#handle, |#value| #rendered);
+            }}
         }
-    } else {
-        quote! {{ let #value = &#out; #close_ok; }}
     };
     let annotated = output.as_ref().filter(|t| !contains_impl_trait(t));
 

@@ -298,3 +298,70 @@ fn derived_custom_events_are_sent_with_the_envelope() {
     assert_eq!(w[2]["user_id"], "u1");
     assert_invariants(&recorder.events());
 }
+
+type Rs<T> = Result<T, String>;
+
+mod api {
+    /// A crate's own result type, named as such crates name it.
+    pub type ApiResult<T> = std::result::Result<T, std::io::Error>;
+}
+
+#[agent_events::tool]
+fn lookup(run: &Run, key: &str) -> Rs<u32> {
+    let _ = run;
+    if key.is_empty() {
+        return Err("no key".into());
+    }
+    Ok(7)
+}
+
+#[agent_events::tool]
+fn read_config(run: &Run, missing: bool) -> api::ApiResult<String> {
+    let _ = run;
+    if missing {
+        return Err(std::io::Error::new(std::io::ErrorKind::NotFound, "no config"));
+    }
+    Ok("ok".into())
+}
+
+#[agent_events::run]
+fn summarise(run: Run, fail: bool) -> Rs<String> {
+    let _ = &run;
+    if fail {
+        return Err("nothing to summarise".into());
+    }
+    Ok("summary".into())
+}
+
+/// Fallibility comes from the real type: an alias of `Result` whose name is not `Result` fails the
+/// tool or the run on `Err`, never sends `{"Err": …}` as a success.
+#[test]
+fn a_result_behind_any_alias_fails_on_err_without_the_err_option() {
+    let (bridge, recorder) = setup();
+    let run = bridge.start_run(ctx());
+    assert_eq!(lookup(&run, ""), Err("no key".to_owned()));
+    assert_eq!(lookup(&run, "k"), Ok(7));
+    assert!(read_config(&run, true).is_err());
+    assert_eq!(read_config(&run, false).unwrap(), "ok");
+    run.completed("done", ());
+    assert!(summarise(bridge.start_run(ctx()), true).is_err());
+    assert!(summarise(bridge.start_run(ctx()), false).is_ok());
+    let events = recorder.events();
+    let w = wire(&events);
+    let tools: Vec<_> = w.iter().filter(|e| e["type"] == "tool_completed").collect();
+    assert_eq!(tools.len(), 4);
+    assert_eq!((tools[0]["success"].clone(), tools[0]["error"].clone()), (json!(false), json!("no key")));
+    assert_eq!((tools[1]["success"].clone(), tools[1]["results"].clone()), (json!(true), json!(7)));
+    assert_eq!((tools[2]["success"].clone(), tools[2]["error"].clone()), (json!(false), json!("no config")));
+    assert_eq!((tools[3]["success"].clone(), tools[3]["results"].clone()), (json!(true), json!("ok")));
+    let runs: Vec<_> = w.iter().filter(|e| e["type"] == "agent_completed").collect();
+    assert_eq!(
+        (runs[1]["success"].clone(), runs[1]["error"].clone()),
+        (json!(false), json!("nothing to summarise"))
+    );
+    assert_eq!(
+        (runs[2]["success"].clone(), runs[2]["final_response"].clone()),
+        (json!(true), json!("summary"))
+    );
+    assert_invariants(&events);
+}

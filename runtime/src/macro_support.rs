@@ -43,6 +43,81 @@ impl<T: serde::Serialize + ?Sized> Rendered for T {
     }
 }
 
+/// What an instrumented function returned, for the autoref dispatch that decides from the real
+/// type whether it failed: a `Result` (also through an alias, a re-export or `anyhow::Result`)
+/// closes with its `Ok` or its `Err`; any other value closes as a success.
+pub struct Outcome<'a, T: ?Sized>(pub &'a T);
+
+/// An error that can be sent in a failed tool call or run.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` cannot be sent as an error: it does not implement `std::fmt::Display`",
+    label = "the error this returns is sent in the failure event",
+    note = "implement `Display` for it, or wrap it in a type that does"
+)]
+pub trait ErrorText {
+    /// The error as sent.
+    fn error_text(&self) -> String;
+}
+
+impl<T: fmt::Display + ?Sized> ErrorText for T {
+    fn error_text(&self) -> String {
+        self.to_string()
+    }
+}
+
+/// Closes a `Result` outcome. Implemented one reference deeper than [`PlainOutcome`], so method
+/// lookup on `&&Outcome(&value)` finds it first whenever the value is a `Result`.
+pub trait ResultOutcome<T, E> {
+    /// Closes the tool call: completed with the rendered `Ok`, or failed with the `Err`.
+    fn close_tool(self, call: ToolCall, render: impl FnOnce(&T) -> Value)
+    where
+        E: ErrorText;
+    /// Closes the run: completed with the rendered `Ok`, or failed with the `Err`.
+    fn close_run(self, run: Run, render: impl FnOnce(&T) -> Value)
+    where
+        E: ErrorText;
+}
+
+impl<T, E> ResultOutcome<T, E> for &&Outcome<'_, Result<T, E>> {
+    fn close_tool(self, call: ToolCall, render: impl FnOnce(&T) -> Value)
+    where
+        E: ErrorText,
+    {
+        match self.0 {
+            Ok(value) => tool_ok(call, render(value)),
+            Err(error) => call.failed(error.error_text()),
+        }
+    }
+
+    fn close_run(self, run: Run, render: impl FnOnce(&T) -> Value)
+    where
+        E: ErrorText,
+    {
+        match self.0 {
+            Ok(value) => run_ok(run, render(value)),
+            Err(error) => run.failed(error.error_text()),
+        }
+    }
+}
+
+/// Closes any other outcome as a success.
+pub trait PlainOutcome<T: ?Sized> {
+    /// Completes the tool call with the rendered value.
+    fn close_tool(self, call: ToolCall, render: impl FnOnce(&T) -> Value);
+    /// Completes the run with the rendered value.
+    fn close_run(self, run: Run, render: impl FnOnce(&T) -> Value);
+}
+
+impl<T: ?Sized> PlainOutcome<T> for &Outcome<'_, T> {
+    fn close_tool(self, call: ToolCall, render: impl FnOnce(&T) -> Value) {
+        tool_ok(call, render(self.0));
+    }
+
+    fn close_run(self, run: Run, render: impl FnOnce(&T) -> Value) {
+        run_ok(run, render(self.0));
+    }
+}
+
 /// Renders with `Display` (the `display` option).
 pub fn display<T: fmt::Display + ?Sized>(value: &T) -> Value {
     Value::String(value.to_string())

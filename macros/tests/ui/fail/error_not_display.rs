@@ -1,0 +1,18 @@
+use agent_events::Run;
+
+#[derive(Debug)]
+struct Opaque;
+
+type Lookup<T> = Result<T, Opaque>;
+
+// The error type is decided from the real type, through the alias: it must be `Display`.
+#[agent_events::tool]
+fn lookup(run: &Run, key: &str) -> Lookup<u32> {
+    let _ = run;
+    if key.is_empty() {
+        return Err(Opaque);
+    }
+    Ok(1)
+}
+
+fn main() {}
