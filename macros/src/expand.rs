@@ -229,20 +229,22 @@ pub fn instrument(role: Role, options: &Options, sig: &Signature, block: &mut Bl
     let annotated = output.as_ref().filter(|t| !contains_impl_trait(t));
 
     let body_of = |inner: &Block| -> TokenStream {
+        // The body keeps its declared type (for `?` and `.into()` inside it) without a binding
+        // after it, so a body that diverges (`todo!()`) warns of nothing; a sync body runs as an
+        // `FnOnce`, so it may return a borrow of its inputs.
         let run_body = if is_async {
             match annotated {
-                Some(ty) => quote!(async move { let #value: #ty = #inner; #value }.await),
+                Some(ty) => quote!(#ms::future_of::<#ty, _>(async move #inner).await),
                 None => quote!(async move #inner.await),
             }
         } else {
             match annotated {
-                Some(ty) => quote!((move || -> #ty #inner)()),
-                None => quote!((move || #inner)()),
+                Some(ty) => quote!(#ms::call_once(move || -> #ty #inner)),
+                None => quote!(#ms::call_once(move || #inner)),
             }
         };
         quote! {{
             #open
-            #[allow(clippy::redundant_closure_call)]
             let #out = #run_body;
             #close
             #out

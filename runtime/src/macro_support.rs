@@ -118,6 +118,18 @@ impl<T: ?Sized> PlainOutcome<T> for &Outcome<'_, T> {
     }
 }
 
+/// An instrumented async body, typed with its function's return type (so that `?` inside it
+/// converts to that type).
+pub fn future_of<T, F: std::future::Future<Output = T>>(body: F) -> F {
+    body
+}
+
+/// Runs an instrumented sync body once (as an `FnOnce`, so that it may return a borrow of what
+/// it captured).
+pub fn call_once<T>(body: impl FnOnce() -> T) -> T {
+    body()
+}
+
 /// Renders with `Display` (the `display` option).
 pub fn display<T: fmt::Display + ?Sized>(value: &T) -> Value {
     Value::String(value.to_string())
