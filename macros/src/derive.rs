@@ -7,12 +7,23 @@ use syn::{DeriveInput, LitStr};
 
 use crate::attr::Errors;
 
-/// `PlanUpdated` → `plan_updated`.
+/// `PlanUpdated` → `plan_updated`, `HTTPFetched` → `http_fetched`, `Step2Done` → `step2_done`:
+/// a word starts at an upper-case letter after a lower-case letter or a digit, and at the last
+/// capital of a run of capitals followed by a lower-case letter (as `heck` splits words).
 fn snake_case(name: &str) -> String {
+    let chars: Vec<char> = name.chars().collect();
     let mut out = String::new();
-    for (i, c) in name.chars().enumerate() {
+    for (i, &c) in chars.iter().enumerate() {
         if c.is_uppercase() {
-            if i > 0 {
+            let prev = i.checked_sub(1).map(|p| chars[p]);
+            let next = chars.get(i + 1);
+            let starts_word = match prev {
+                None => false,
+                Some(p) if p.is_lowercase() || p.is_ascii_digit() => true,
+                Some(p) if p.is_uppercase() => next.is_some_and(|n| n.is_lowercase()),
+                Some(_) => false,
+            };
+            if starts_word && !out.ends_with('_') {
                 out.push('_');
             }
             out.extend(c.to_lowercase());
@@ -74,6 +85,10 @@ mod tests {
     #[test]
     fn type_names_become_snake_case() {
         assert_eq!(super::snake_case("PlanUpdated"), "plan_updated");
+        assert_eq!(super::snake_case("HTTPFetched"), "http_fetched");
+        assert_eq!(super::snake_case("FetchedHTTP"), "fetched_http");
+        assert_eq!(super::snake_case("Step2Done"), "step2_done");
+        assert_eq!(super::snake_case("A"), "a");
         assert_eq!(super::snake_case("Progress"), "progress");
     }
 }

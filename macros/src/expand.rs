@@ -177,6 +177,9 @@ pub fn instrument(role: Role, options: &Options, sig: &Signature, block: &mut Bl
                 .name
                 .as_ref()
                 .map_or_else(|| sig.ident.to_string().trim_start_matches("r#").to_owned(), |n| n.value());
+            // Each parameter is one `push`, carrying the parameter's own `#[cfg]`s, so that a
+            // parameter compiled out is left out of `parameters` too.
+            let list = format_ident!("__agent_events_parameters", span = Span::mixed_site());
             let params = typed.iter().filter_map(|(t, ident)| {
                 let ident = (*ident)?;
                 if ident == run_ident || options.skip.contains(ident) {
@@ -184,11 +187,19 @@ pub fn instrument(role: Role, options: &Options, sig: &Signature, block: &mut Bl
                 }
                 let key = ident.to_string().trim_start_matches("r#").to_owned();
                 let span = t.ty.span();
-                Some(quote_spanned!(span=> (#key, #ms::ToolParameter::to_parameter(&#ident))))
+                let cfgs = t.attrs.iter().filter(|a| a.path().is_ident("cfg"));
+                Some(quote_spanned!(span=> #(#cfgs)* #list.push((#key, #ms::ToolParameter::to_parameter(&#ident)));))
             });
             let rendered = render(&value);
             (
-                quote!(let #call = #ms::open_tool(#run_ref, #tool_name, #ms::parameters([#(#params),*]));),
+                quote! {
+                    let #call = {
+                        #[allow(unused_mut)]
+                        let mut #list = ::std::vec::Vec::new();
+                        #(#params)*
+                        #ms::open_tool(#run_ref, #tool_name, #ms::parameter_list(#list))
+                    };
+                },
                 quote!(#ms::tool_ok(#call, #rendered)),
                 quote!(#ms::tool_err(#call, #value)),
             )

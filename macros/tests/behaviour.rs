@@ -365,3 +365,37 @@ fn a_result_behind_any_alias_fails_on_err_without_the_err_option() {
     );
     assert_invariants(&events);
 }
+
+#[agent_events::tool]
+fn probe(run: &Run, shown: u32, #[cfg(not(test))] hidden: u32, #[cfg(test)] kept: &str) -> u32 {
+    let _ = (run, kept);
+    shown
+}
+
+/// A parameter's `#[cfg]` is carried onto its `parameters` entry: compiled out, it is left out.
+#[test]
+fn a_cfg_on_a_parameter_applies_to_its_entry() {
+    let (bridge, recorder) = setup();
+    let run = bridge.start_run(ctx());
+    assert_eq!(probe(&run, 3, "yes"), 3);
+    run.completed("done", ());
+    let w = wire(&recorder.events());
+    let started = w.iter().find(|e| e["type"] == "tool_executing").unwrap();
+    assert_eq!(started["parameters"], json!({ "shown": 3, "kept": "yes" }));
+}
+
+/// `HTTPFetched` is sent as `http_fetched`, as `heck` splits words.
+#[derive(serde::Serialize, AgentEvent)]
+struct HTTPFetched {
+    url: String,
+}
+
+#[test]
+fn acronyms_in_a_derived_type_name_are_one_word() {
+    let (bridge, recorder) = setup();
+    let run = bridge.start_run(ctx());
+    run.emit_event(&HTTPFetched { url: "https://example.com".into() }).unwrap();
+    run.completed("done", ());
+    let w = wire(&recorder.events());
+    assert!(w.iter().any(|e| e["type"] == "http_fetched" && e["url"] == "https://example.com"), "{w:#?}");
+}

@@ -140,8 +140,8 @@ pub fn debug<T: fmt::Debug + ?Sized>(value: &T) -> Value {
     Value::String(format!("{value:?}"))
 }
 
-/// Builds `parameters` from `(name, value)` pairs.
-pub fn parameters<const N: usize>(pairs: [(&'static str, Value); N]) -> Value {
+/// Builds `parameters` from `(name, value)` pairs gathered one by one.
+pub fn parameter_list(pairs: Vec<(&'static str, Value)>) -> Value {
     Value::Object(pairs.into_iter().map(|(k, v)| (k.to_owned(), v)).collect())
 }
 
