@@ -24,6 +24,30 @@ fn is_run_type(ty: &Type) -> bool {
     last_segment(ty).is_some_and(|s| s.ident == "Run")
 }
 
+/// Whether a type's path names the runtime crate (`agent_events::Run`, `&::agent_events::Run`).
+fn names_agent_events(ty: &Type) -> bool {
+    match ty {
+        Type::Reference(r) => names_agent_events(&r.elem),
+        Type::Paren(p) => names_agent_events(&p.elem),
+        Type::Group(g) => names_agent_events(&g.elem),
+        Type::Path(p) => p.path.segments.iter().any(|s| s.ident == "agent_events"),
+        _ => false,
+    }
+}
+
+/// Whether a return type is a future the function builds itself (`impl Future<…>`,
+/// `Pin<Box<dyn Future<…>>>`).
+fn is_built_future(ty: &Type) -> bool {
+    let bound_is_future = |b: &syn::TypeParamBound| match b {
+        syn::TypeParamBound::Trait(t) => t.path.segments.last().is_some_and(|s| s.ident == "Future"),
+        _ => false,
+    };
+    match ty {
+        Type::ImplTrait(i) => i.bounds.iter().any(bound_is_future),
+        _ => future_output(ty).is_some(),
+    }
+}
+
 fn contains_impl_trait(ty: &Type) -> bool {
     quote!(#ty).to_string().split_whitespace().any(|t| t == "impl")
 }
@@ -113,15 +137,45 @@ pub fn instrument(role: Role, options: &Options, sig: &Signature, block: &mut Bl
                 return;
             }
         },
-        None => typed.iter().find(|(t, _)| is_run_type(&t.ty)).and_then(|(t, ident)| match ident {
-            Some(ident) => {
-                Some(RunParam { ident: (*ident).clone(), by_ref: matches!(&*t.ty, Type::Reference(_)) })
-            }
-            None => {
-                errors.at(t.pat.span(), "name the `Run` parameter (a pattern cannot be used to emit)");
-                None
-            }
-        }),
+        None => {
+            // Of the parameters typed `…::Run`: the one whose path says `agent_events::Run`, else
+            // the one named `run`, else the only one; two that nothing tells apart are an error.
+            let candidates: Vec<&(&syn::PatType, Option<&syn::Ident>)> =
+                typed.iter().filter(|(t, _)| is_run_type(&t.ty)).collect();
+            let from_crate: Vec<_> = candidates.iter().filter(|(t, _)| names_agent_events(&t.ty)).collect();
+            let named_run: Vec<_> =
+                candidates.iter().filter(|(_, ident)| ident.is_some_and(|i| i == "run")).collect();
+            let chosen = match (candidates.as_slice(), from_crate.as_slice(), named_run.as_slice()) {
+                ([only], _, _) => Some(*only),
+                (_, [one], _) => Some(**one),
+                (_, _, [one]) => Some(**one),
+                ([], _, _) => None,
+                ([first, second, ..], _, _) => {
+                    let name = |p: &(&syn::PatType, Option<&syn::Ident>)| {
+                        p.1.map_or_else(|| "_".to_owned(), ToString::to_string)
+                    };
+                    errors.at(
+                        second.0.span(),
+                        format!(
+                            "two parameters could be the `Run`: `{}` and `{}`; write the type as `agent_events::Run`, or say which with `run = {}`",
+                            name(first),
+                            name(second),
+                            name(first)
+                        ),
+                    );
+                    return;
+                }
+            };
+            chosen.and_then(|(t, ident)| match ident {
+                Some(ident) => {
+                    Some(RunParam { ident: (*ident).clone(), by_ref: matches!(&*t.ty, Type::Reference(_)) })
+                }
+                None => {
+                    errors.at(t.pat.span(), "name the `Run` parameter (a pattern cannot be used to emit)");
+                    None
+                }
+            })
+        }
     };
     let Some(run_param) = run_param else {
         let what = match role {
@@ -137,6 +191,17 @@ pub fn instrument(role: Role, options: &Options, sig: &Signature, block: &mut Bl
             "the run entry point takes its `Run` by value, so that it closes the run; tools take `&Run`",
         );
     }
+    if role == Role::Tool {
+        for (t, ident) in &typed {
+            if ident.is_none() && !is_run_type(&t.ty) {
+                let what = match &*t.pat {
+                    Pat::Wild(_) => "an unnamed parameter (`_`) cannot be recorded in `parameters`: give it a name (`_flags: u8`), and `skip(_flags)` to leave it out",
+                    _ => "a pattern parameter cannot be recorded in `parameters`: name it (`pair: (u32, u32)`) and take it apart in the body",
+                };
+                errors.at(t.pat.span(), what);
+            }
+        }
+    }
     for skipped in &options.skip {
         if !typed.iter().any(|(_, ident)| *ident == Some(skipped)) {
             errors.at(skipped.span(), format!("there is no parameter `{skipped}` to skip"));
@@ -150,6 +215,13 @@ pub fn instrument(role: Role, options: &Options, sig: &Signature, block: &mut Bl
         (None, ReturnType::Type(_, ty)) => match future_output(ty) {
             Some(inner) if async_trait_block(&mut block.clone()).is_some() => {
                 (true, Some(inner.clone()), true)
+            }
+            _ if is_built_future(ty) => {
+                errors.at(
+                    ty.span(),
+                    "a function that returns a future it builds cannot be instrumented (the call would close before the future runs): write it as an `async fn`",
+                );
+                return;
             }
             _ => (false, Some((**ty).clone()), false),
         },

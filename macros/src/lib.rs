@@ -31,12 +31,26 @@ fn instrument_item(role: Role, args: proc_macro2::TokenStream, item: TokenStream
     let original: proc_macro2::TokenStream = item.clone().into();
     let mut errors = Errors::new();
     let options = attr::options(role, args, &mut errors);
+    // A trait method without a body has nothing to instrument.
+    if let Ok(method) = syn::parse2::<syn::TraitItemFn>(original.clone()) {
+        if method.default.is_none() {
+            errors.at(
+                syn::spanned::Spanned::span(&method.sig),
+                "an instrumented method needs a body: put the attribute on the `impl`'s method, or give the trait method a default body",
+            );
+            let e = errors.into_tokens();
+            return quote!(#e #original).into();
+        }
+    }
     let Ok(mut parsed) = syn::parse::<Item>(item) else {
         let e = errors.into_tokens();
         return quote!(#e #original).into();
     };
     match &mut parsed {
-        Item::Fn(f) => expand::instrument(role, &options, &f.sig, &mut f.block, &mut errors),
+        Item::Fn(f) => {
+            refuse_track_caller(&f.attrs, &mut errors);
+            expand::instrument(role, &options, &f.sig, &mut f.block, &mut errors)
+        }
         other => {
             let what = if role == Role::Tool { "tool" } else { "run" };
             errors.at(
@@ -48,6 +62,16 @@ fn instrument_item(role: Role, args: proc_macro2::TokenStream, item: TokenStream
     match errors.into_tokens() {
         Some(e) => quote!(#e #original).into(),
         None => quote!(#parsed).into(),
+    }
+}
+
+/// `#[track_caller]` would have no effect: an instrumented body runs inside a closure.
+fn refuse_track_caller(attrs: &[syn::Attribute], errors: &mut Errors) {
+    for attr in attrs.iter().filter(|a| a.path().is_ident("track_caller")) {
+        errors.at(
+            syn::spanned::Spanned::span(attr),
+            "`#[track_caller]` has no effect on an instrumented function (its body runs inside a closure): remove it",
+        );
     }
 }
 
@@ -163,6 +187,7 @@ pub fn agent_events(args: TokenStream, item: TokenStream) -> TokenStream {
                 _ => proc_macro2::TokenStream::new(),
             };
             let options = attr::options(role, args, &mut errors);
+            refuse_track_caller(&method.attrs, &mut errors);
             expand::instrument(role, &options, &method.sig, &mut method.block, &mut errors);
         }
     }

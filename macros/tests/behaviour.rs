@@ -399,3 +399,29 @@ fn acronyms_in_a_derived_type_name_are_one_word() {
     let w = wire(&recorder.events());
     assert!(w.iter().any(|e| e["type"] == "http_fetched" && e["url"] == "https://example.com"), "{w:#?}");
 }
+
+mod jobs {
+    /// A job runner's own `Run`, beside the agent's.
+    pub struct Run {
+        pub id: u32,
+    }
+}
+
+#[agent_events::tool(skip(job))]
+fn resume(job: &jobs::Run, current: &agent_events::Run) -> u32 {
+    let _ = current;
+    job.id
+}
+
+/// Of two parameters typed `Run`, the one written `agent_events::Run` is the run.
+#[test]
+fn the_run_parameter_is_the_one_from_the_runtime_crate() {
+    let (bridge, recorder) = setup();
+    let run = bridge.start_run(ctx());
+    assert_eq!(resume(&jobs::Run { id: 4 }, &run), 4);
+    run.completed("done", ());
+    let w = wire(&recorder.events());
+    assert!(w
+        .iter()
+        .any(|e| e["type"] == "tool_completed" && e["tool_name"] == "resume" && e["results"] == json!(4)));
+}
