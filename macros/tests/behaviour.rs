@@ -425,3 +425,52 @@ fn the_run_parameter_is_the_one_from_the_runtime_crate() {
         .iter()
         .any(|e| e["type"] == "tool_completed" && e["tool_name"] == "resume" && e["results"] == json!(4)));
 }
+
+/// A result whose `Serialize` panics, and an error whose `Display` panics.
+struct Explosive;
+
+impl serde::Serialize for Explosive {
+    fn serialize<S: serde::Serializer>(&self, _: S) -> Result<S::Ok, S::Error> {
+        panic!("boom in Serialize")
+    }
+}
+
+struct Unprintable;
+
+impl std::fmt::Display for Unprintable {
+    fn fmt(&self, _: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        panic!("boom in Display")
+    }
+}
+
+#[agent_events::tool]
+fn explosive(run: &Run) -> Explosive {
+    let _ = run;
+    Explosive
+}
+
+#[agent_events::tool]
+fn unprintable(run: &Run) -> Result<u32, Unprintable> {
+    let _ = run;
+    Err(Unprintable)
+}
+
+/// Emitting never panics: a panicking `Serialize` or `Display` in what the macros send is
+/// recorded like a failed serialisation, and the tool returns its value.
+#[test]
+fn a_panicking_serialize_or_display_never_escapes_an_emission() {
+    let (bridge, recorder) = setup();
+    let run = bridge.start_run(ctx());
+    let _ = explosive(&run);
+    assert!(unprintable(&run).is_err());
+    run.completed("done", ());
+    let events = recorder.events();
+    let w = wire(&events);
+    let done: Vec<_> = w.iter().filter(|e| e["type"] == "tool_completed").collect();
+    assert_eq!(done[0]["results"], json!({ "serialization_error": "Serialize panicked" }));
+    assert_eq!(
+        (done[1]["success"].clone(), done[1]["error"].clone()),
+        (json!(false), json!("<formatting panicked>"))
+    );
+    assert_invariants(&events);
+}

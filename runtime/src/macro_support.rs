@@ -61,7 +61,7 @@ pub trait ErrorText {
 
 impl<T: fmt::Display + ?Sized> ErrorText for T {
     fn error_text(&self) -> String {
-        self.to_string()
+        crate::json::display_of(self)
     }
 }
 
@@ -132,12 +132,12 @@ pub fn call_once<T>(body: impl FnOnce() -> T) -> T {
 
 /// Renders with `Display` (the `display` option).
 pub fn display<T: fmt::Display + ?Sized>(value: &T) -> Value {
-    Value::String(value.to_string())
+    Value::String(crate::json::display_of(value))
 }
 
 /// Renders with `Debug` (the `debug` option).
 pub fn debug<T: fmt::Debug + ?Sized>(value: &T) -> Value {
-    Value::String(format!("{value:?}"))
+    Value::String(crate::json::text_of(|| format!("{value:?}")))
 }
 
 /// Builds `parameters` from `(name, value)` pairs gathered one by one.

@@ -1,7 +1,6 @@
 //! A run and its tool calls: guards that make unpaired events impossible.
 
 use std::fmt;
-use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
@@ -81,11 +80,7 @@ fn millis_since(start: Instant) -> u64 {
 
 /// Serializes a user value without letting a failing or panicking `Serialize` escape.
 fn to_json(value: impl Serialize) -> Value {
-    match catch_unwind(AssertUnwindSafe(|| serde_json::to_value(value))) {
-        Ok(Ok(v)) => v,
-        Ok(Err(e)) => serde_json::json!({ "serialization_error": e.to_string() }),
-        Err(_) => serde_json::json!({ "serialization_error": "Serialize panicked" }),
-    }
+    crate::json::json_of(&value)
 }
 
 impl RunInner {
@@ -368,7 +363,8 @@ impl Run {
 
     /// Closes the run as failed (`reason: "failed"`).
     pub fn failed(self, error: impl fmt::Display) {
-        self.inner.close(Outcome::Failure { reason: CloseReason::Failed, error: error.to_string() });
+        self.inner
+            .close(Outcome::Failure { reason: CloseReason::Failed, error: crate::json::display_of(&error) });
     }
 }
 
@@ -422,7 +418,7 @@ impl ToolCall {
         if std::mem::take(&mut self.open) {
             self.run.close_tool(
                 &self.id,
-                Outcome::Failure { reason: CloseReason::Failed, error: error.to_string() },
+                Outcome::Failure { reason: CloseReason::Failed, error: crate::json::display_of(&error) },
             );
         }
     }
