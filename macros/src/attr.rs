@@ -76,6 +76,30 @@ pub struct Options {
     /// `err` → `Some(true)`, `no_err` → `Some(false)`.
     pub err: Option<bool>,
     pub render: Render,
+    /// `crate = "path"`: where the runtime crate is, when the calling crate renames it.
+    pub krate: Option<syn::Path>,
+}
+
+/// The path of the runtime crate in generated code: `crate = "…"` if given, else the name the
+/// calling crate's manifest gives `agent-events` (a renamed dependency, `events = { package =
+/// "agent-events" }`, is `::events`), else `::agent_events`.
+pub fn runtime_path(krate: Option<&syn::Path>) -> TokenStream {
+    if let Some(path) = krate {
+        return quote::quote!(#path);
+    }
+    match proc_macro_crate::crate_name("agent-events") {
+        Ok(proc_macro_crate::FoundCrate::Name(name)) => {
+            let ident = Ident::new(&name, Span::call_site());
+            quote::quote!(::#ident)
+        }
+        _ => quote::quote!(::agent_events),
+    }
+}
+
+/// Parses `crate = "path"`.
+pub fn crate_option(meta: &syn::meta::ParseNestedMeta<'_>) -> syn::Result<syn::Path> {
+    let lit: LitStr = meta.value()?.parse()?;
+    lit.parse()
 }
 
 fn seen(errors: &mut Errors, slot: &mut Option<Span>, span: Span, name: &str) {
@@ -87,9 +111,16 @@ fn seen(errors: &mut Errors, slot: &mut Option<Span>, span: Span, name: &str) {
 
 /// Parses the options of a tool or run attribute.
 pub fn options(role: Role, args: TokenStream, errors: &mut Errors) -> Options {
-    let mut options =
-        Options { name: None, skip: Vec::new(), run: None, err: None, render: Render::Serialize };
+    let mut options = Options {
+        name: None,
+        skip: Vec::new(),
+        run: None,
+        err: None,
+        render: Render::Serialize,
+        krate: None,
+    };
     let (mut name_at, mut skip_at, mut run_at, mut err_at, mut render_at) = (None, None, None, None, None);
+    let mut crate_at = None;
     let parser = syn::meta::parser(|meta| {
         let key = meta.path.get_ident().map(Ident::to_string).unwrap_or_default();
         let span = meta.path.span();
@@ -116,14 +147,18 @@ pub fn options(role: Role, args: TokenStream, errors: &mut Errors) -> Options {
                 seen(errors, &mut err_at, span, "err` / `no_err");
                 options.err = Some(key == "err");
             }
+            "crate" => {
+                seen(errors, &mut crate_at, span, "crate");
+                options.krate = Some(crate_option(&meta)?);
+            }
             "display" | "debug" => {
                 seen(errors, &mut render_at, span, "display` / `debug");
                 options.render = if key == "display" { Render::Display } else { Render::Debug };
             }
             _ => {
                 let known = match role {
-                    Role::Tool => "`name = \"…\"`, `skip(…)`, `run = …`, `err`, `no_err`, `display`, `debug`",
-                    Role::Run => "`run = …`, `err`, `no_err`, `display`, `debug`",
+                    Role::Tool => "`name = \"…\"`, `skip(…)`, `run = …`, `err`, `no_err`, `display`, `debug`, `crate = \"…\"`",
+                    Role::Run => "`run = …`, `err`, `no_err`, `display`, `debug`, `crate = \"…\"`",
                 };
                 let path = &meta.path;
                 let written = quote::quote!(#path).to_string().replace(' ', "");

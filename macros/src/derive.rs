@@ -37,6 +37,7 @@ fn snake_case(name: &str) -> String {
 pub fn derive(input: DeriveInput) -> TokenStream {
     let mut errors = Errors::new();
     let mut name: Option<LitStr> = None;
+    let mut krate: Option<syn::Path> = None;
     for attr in input.attrs.iter().filter(|a| a.path().is_ident("agent_event")) {
         let parsed = attr.parse_nested_meta(|meta| {
             if meta.path.is_ident("name") {
@@ -44,8 +45,10 @@ pub fn derive(input: DeriveInput) -> TokenStream {
                     errors.at(meta.path.span(), "`name` is given more than once");
                 }
                 name = Some(meta.value()?.parse()?);
+            } else if meta.path.is_ident("crate") {
+                krate = Some(crate::attr::crate_option(&meta)?);
             } else {
-                errors.at(meta.path.span(), "unknown option; expected `name = \"…\"`");
+                errors.at(meta.path.span(), "unknown option; expected `name = \"…\"` or `crate = \"…\"`");
             }
             Ok(())
         });
@@ -73,8 +76,9 @@ pub fn derive(input: DeriveInput) -> TokenStream {
     }
     let ident = &input.ident;
     let (impl_generics, ty_generics, where_clause) = input.generics.split_for_impl();
+    let runtime = crate::attr::runtime_path(krate.as_ref());
     quote! {
-        impl #impl_generics ::agent_events::AgentEvent for #ident #ty_generics #where_clause {
+        impl #impl_generics #runtime::AgentEvent for #ident #ty_generics #where_clause {
             const EVENT_TYPE: &'static str = #event_type;
         }
     }

@@ -233,7 +233,8 @@ pub fn instrument(role: Role, options: &Options, sig: &Signature, block: &mut Bl
     let run_handle = format_ident!("__agent_events_run", span = Span::mixed_site());
     let out = format_ident!("__agent_events_out", span = Span::mixed_site());
     let value = format_ident!("__agent_events_value", span = Span::mixed_site());
-    let ms = quote!(::agent_events::macro_support);
+    let runtime = crate::attr::runtime_path(options.krate.as_ref());
+    let ms = quote!(#runtime::macro_support);
 
     let render = |v: &syn::Ident| match options.render {
         Render::Serialize => quote_spanned!(ret_span=> #ms::Rendered::rendered(#v)),
