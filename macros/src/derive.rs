@@ -71,6 +71,35 @@ pub fn derive(input: DeriveInput) -> TokenStream {
             format!("`{event_type}` is not a valid event type: use lower snake case (`[a-z][a-z0-9_]*`)"),
         );
     }
+    // A field named like an envelope key would be overwritten by the bridge (or refused when the
+    // event is emitted): refuse it here, at the field.
+    if let syn::Data::Struct(data) = &input.data {
+        for field in &data.fields {
+            let Some(ident) = &field.ident else { continue };
+            let renamed = field.attrs.iter().filter(|a| a.path().is_ident("serde")).find_map(|a| {
+                let mut renamed = None;
+                let _ = a.parse_nested_meta(|meta| {
+                    if meta.path.is_ident("rename") {
+                        if let Ok(value) = meta.value() {
+                            renamed = value.parse::<LitStr>().ok().map(|l| (l.value(), l.span()));
+                        }
+                    } else if meta.input.peek(syn::Token![=]) {
+                        let _: syn::Expr = meta.value()?.parse()?;
+                    }
+                    Ok(())
+                });
+                renamed
+            });
+            let (key, at) = renamed
+                .unwrap_or_else(|| (ident.to_string().trim_start_matches("r#").to_owned(), ident.span()));
+            if agent_events_schema::ENVELOPE.iter().any(|f| f.name == key) {
+                errors.at(
+                    at,
+                    format!("`{key}` is an envelope key the bridge fills on every event: name this field otherwise (or rename it with `#[serde(rename = \"…\")]`)"),
+                );
+            }
+        }
+    }
     if let Some(tokens) = errors.into_tokens() {
         return tokens;
     }

@@ -250,6 +250,17 @@ pub fn instrument(role: Role, options: &Options, sig: &Signature, block: &mut Bl
                 .name
                 .as_ref()
                 .map_or_else(|| sig.ident.to_string().trim_start_matches("r#").to_owned(), |n| n.value());
+            if let Some(name) =
+                options.name.as_ref().filter(|n| !agent_events_schema::is_custom_type_name(&n.value()))
+            {
+                errors.at(
+                    name.span(),
+                    format!(
+                        "`{}` is not a valid tool name: use lower snake case (`[a-z][a-z0-9_]*`)",
+                        name.value()
+                    ),
+                );
+            }
             // Each parameter is one `push`, carrying the parameter's own `#[cfg]`s, so that a
             // parameter compiled out is left out of `parameters` too.
             let list = format_ident!("__agent_events_parameters", span = Span::mixed_site());
