@@ -401,11 +401,6 @@ impl SharedLists {
     pub fn names(&self) -> String {
         self.lists.keys().map(|k| format!("`{k}`")).collect::<Vec<_>>().join(", ")
     }
-
-    /// The rules among `defs` that read a shared list.
-    pub fn readers<'d>(&self, list: &str, defs: impl IntoIterator<Item = &'d RuleDef>) -> Vec<&'d str> {
-        defs.into_iter().filter(|d| d.shared_lists.iter().any(|s| s == list)).map(|d| d.id.as_str()).collect()
-    }
 }
 
 macro_rules! builtin {
