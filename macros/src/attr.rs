@@ -25,6 +25,11 @@ impl Errors {
         self.errors.as_mut().expect("errors pushed after they were taken").push(error);
     }
 
+    /// How many errors were collected so far.
+    pub fn len(&self) -> usize {
+        self.errors.as_ref().map_or(0, Vec::len)
+    }
+
     pub fn at(&mut self, span: Span, message: impl std::fmt::Display) {
         self.push(syn::Error::new(span, message));
     }

@@ -34,6 +34,73 @@ fn snake_case(name: &str) -> String {
     out
 }
 
+/// What a type's `#[serde(…)]` attributes say of its shape on the wire.
+#[derive(Default)]
+struct SerdeContainer {
+    tag: Option<(String, proc_macro2::Span)>,
+    content: Option<(String, proc_macro2::Span)>,
+    untagged: bool,
+}
+
+fn serde_container(attrs: &[syn::Attribute]) -> SerdeContainer {
+    let mut found = SerdeContainer::default();
+    for attr in attrs.iter().filter(|a| a.path().is_ident("serde")) {
+        // serde reports its own attributes' errors: what does not parse is left to it.
+        let _ = attr.parse_nested_meta(|meta| {
+            if meta.path.is_ident("untagged") {
+                found.untagged = true;
+            } else if meta.path.is_ident("tag") || meta.path.is_ident("content") {
+                let lit: LitStr = meta.value()?.parse()?;
+                let slot = if meta.path.is_ident("tag") { &mut found.tag } else { &mut found.content };
+                *slot = Some((lit.value(), lit.span()));
+            } else if meta.input.peek(syn::Token![=]) {
+                let _: syn::Expr = meta.value()?.parse()?;
+            } else if meta.input.peek(syn::token::Paren) {
+                let _: proc_macro2::Group = meta.input.parse()?;
+            }
+            Ok(())
+        });
+    }
+    found
+}
+
+/// The key a field is sent under: its `#[serde(rename = "…")]`, else its name.
+fn wire_key(field: &syn::Field) -> Option<(String, proc_macro2::Span)> {
+    let ident = field.ident.as_ref()?;
+    let renamed = field.attrs.iter().filter(|a| a.path().is_ident("serde")).find_map(|a| {
+        let mut renamed = None;
+        let _ = a.parse_nested_meta(|meta| {
+            if meta.path.is_ident("rename") {
+                if let Ok(value) = meta.value() {
+                    renamed = value.parse::<LitStr>().ok().map(|l| (l.value(), l.span()));
+                }
+            } else if meta.input.peek(syn::Token![=]) {
+                let _: syn::Expr = meta.value()?.parse()?;
+            }
+            Ok(())
+        });
+        renamed
+    });
+    Some(renamed.unwrap_or_else(|| (ident.to_string().trim_start_matches("r#").to_owned(), ident.span())))
+}
+
+fn refuse_envelope_fields(fields: &syn::Fields, errors: &mut Errors) {
+    for (key, at) in fields.iter().filter_map(wire_key) {
+        refuse_envelope_key(&key, at, "field", errors);
+    }
+}
+
+fn refuse_envelope_key(key: &str, at: proc_macro2::Span, what: &str, errors: &mut Errors) {
+    if agent_events_schema::ENVELOPE.iter().any(|f| f.name == key) {
+        let fix = match what {
+            "field" => "name this field otherwise (or rename it with `#[serde(rename = \"…\")]`)",
+            "tag" => "choose another tag (`#[serde(tag = \"kind\")]`)",
+            _ => "choose another content key (`#[serde(content = \"data\")]`)",
+        };
+        errors.at(at, format!("`{key}` is an envelope key the bridge fills on every event: {fix}"));
+    }
+}
+
 pub fn derive(input: DeriveInput) -> TokenStream {
     let mut errors = Errors::new();
     let mut name: Option<LitStr> = None;
@@ -72,33 +139,25 @@ pub fn derive(input: DeriveInput) -> TokenStream {
         );
     }
     // A field named like an envelope key would be overwritten by the bridge (or refused when the
-    // event is emitted): refuse it here, at the field.
-    if let syn::Data::Struct(data) = &input.data {
-        for field in &data.fields {
-            let Some(ident) = &field.ident else { continue };
-            let renamed = field.attrs.iter().filter(|a| a.path().is_ident("serde")).find_map(|a| {
-                let mut renamed = None;
-                let _ = a.parse_nested_meta(|meta| {
-                    if meta.path.is_ident("rename") {
-                        if let Ok(value) = meta.value() {
-                            renamed = value.parse::<LitStr>().ok().map(|l| (l.value(), l.span()));
-                        }
-                    } else if meta.input.peek(syn::Token![=]) {
-                        let _: syn::Expr = meta.value()?.parse()?;
-                    }
-                    Ok(())
-                });
-                renamed
-            });
-            let (key, at) = renamed
-                .unwrap_or_else(|| (ident.to_string().trim_start_matches("r#").to_owned(), ident.span()));
-            if agent_events_schema::ENVELOPE.iter().any(|f| f.name == key) {
-                errors.at(
-                    at,
-                    format!("`{key}` is an envelope key the bridge fills on every event: name this field otherwise (or rename it with `#[serde(rename = \"…\")]`)"),
-                );
+    // event is emitted): refuse it here, at the field, and a serde tag named like one too.
+    let container = serde_container(&input.attrs);
+    for (option, found) in [("tag", &container.tag), ("content", &container.content)] {
+        if let Some((key, at)) = found {
+            refuse_envelope_key(key, *at, option, &mut errors);
+        }
+    }
+    match &input.data {
+        syn::Data::Struct(data) => refuse_envelope_fields(&data.fields, &mut errors),
+        // The variants' fields are the event's own only when the enum is internally tagged or
+        // untagged; with serde's default tagging they sit inside the variant's field.
+        syn::Data::Enum(data)
+            if container.tag.is_some() && container.content.is_none() || container.untagged =>
+        {
+            for variant in &data.variants {
+                refuse_envelope_fields(&variant.fields, &mut errors);
             }
         }
+        _ => {}
     }
     if let Some(tokens) = errors.into_tokens() {
         return tokens;

@@ -242,6 +242,14 @@ pub fn instrument(role: Role, options: &Options, sig: &Signature, block: &mut Bl
         Render::Debug => quote_spanned!(ret_span=> #ms::debug(#v)),
     };
 
+    // `debug` sends the error with `Debug` too; otherwise an error type must be `Display`.
+    let debug = if options.render == Render::Debug { "_debug" } else { "" };
+    // Closing methods are named at the return type: rustc reports a method's unmet bound (an
+    // error type that is not `Display`) at its name.
+    let (close_tool, close_run) = (
+        format_ident!("close_tool{debug}", span = ret_span),
+        format_ident!("close_run{debug}", span = ret_span),
+    );
     let run_ident = &run_param.ident;
     let run_ref = if run_param.by_ref { quote!(#run_ident) } else { quote!(&#run_ident) };
     let (open, close_ok, close_err) = match role {
@@ -285,7 +293,7 @@ pub fn instrument(role: Role, options: &Options, sig: &Signature, block: &mut Bl
                     };
                 },
                 quote!(#ms::tool_ok(#call, #rendered)),
-                quote!(#ms::tool_err(#call, #value)),
+                quote!(#ms::Failure(#value).#close_tool(#call)),
             )
         }
         Role::Run => {
@@ -293,7 +301,7 @@ pub fn instrument(role: Role, options: &Options, sig: &Signature, block: &mut Bl
             (
                 quote!(let #run_handle = #ms::keep_run(#run_ref);),
                 quote!(#ms::run_ok(#run_handle, #rendered)),
-                quote!(#ms::run_err(#run_handle, #value)),
+                quote!(#ms::Failure(#value).#close_run(#run_handle)),
             )
         }
     };
@@ -309,8 +317,8 @@ pub fn instrument(role: Role, options: &Options, sig: &Signature, block: &mut Bl
         // and a plain value all behave as they are), by autoref dispatch on `&&Outcome`.
         None => {
             let (method, handle) = match role {
-                Role::Tool => (quote_spanned!(ret_span=> close_tool), quote!(#call)),
-                Role::Run => (quote_spanned!(ret_span=> close_run), quote!(#run_handle)),
+                Role::Tool => (&close_tool, quote!(#call)),
+                Role::Run => (&close_run, quote!(#run_handle)),
             };
             let rendered = render(&value);
             quote_spanned! {ret_span=> {

@@ -60,7 +60,15 @@ fn instrument_item(role: Role, args: proc_macro2::TokenStream, item: TokenStream
         }
     }
     match errors.into_tokens() {
-        Some(e) => quote!(#e #original).into(),
+        // The item as written, its `Run` parameter (which only the expansion would have used)
+        // allowed to be unused: the errors are all the user sees.
+        Some(e) => match syn::parse2::<Item>(original.clone()) {
+            Ok(Item::Fn(mut f)) => {
+                f.attrs.push(syn::parse_quote!(#[allow(unused_variables)]));
+                quote!(#e #f).into()
+            }
+            _ => quote!(#e #original).into(),
+        },
         None => quote!(#parsed).into(),
     }
 }
@@ -186,9 +194,14 @@ pub fn agent_events(args: TokenStream, item: TokenStream) -> TokenStream {
                 syn::Meta::List(list) => list.tokens.clone(),
                 _ => proc_macro2::TokenStream::new(),
             };
+            let before = errors.len();
             let options = attr::options(role, args, &mut errors);
             refuse_track_caller(&method.attrs, &mut errors);
             expand::instrument(role, &options, &method.sig, &mut method.block, &mut errors);
+            if errors.len() > before {
+                // As for a function: the errors are all the user sees.
+                method.attrs.push(syn::parse_quote!(#[allow(unused_variables)]));
+            }
         }
     }
     if let Some(name) = &name {

@@ -474,3 +474,47 @@ fn a_panicking_serialize_or_display_never_escapes_an_emission() {
     );
     assert_invariants(&events);
 }
+
+/// An error type with only `Debug` (its field is read through `Debug` alone).
+#[derive(Debug)]
+#[allow(dead_code)]
+enum Opaque {
+    Timeout { after_ms: u32 },
+}
+
+/// `debug` sends both the value and the error with `Debug`: an error type needs no `Display`.
+#[agent_events::tool(debug)]
+fn opaque(run: &Run, fail: bool) -> Result<Vec<u8>, Opaque> {
+    let _ = run;
+    if fail {
+        return Err(Opaque::Timeout { after_ms: 30 });
+    }
+    Ok(vec![1])
+}
+
+#[agent_events::run(debug, err)]
+fn opaque_run(run: Run) -> Result<u8, Opaque> {
+    drop(run);
+    Err(Opaque::Timeout { after_ms: 5 })
+}
+
+#[test]
+fn the_debug_option_sends_errors_with_debug_too() {
+    let (bridge, recorder) = setup();
+    let run = bridge.start_run(ctx());
+    assert!(opaque(&run, true).is_err());
+    assert_eq!(opaque(&run, false).unwrap(), [1]);
+    run.completed("done", ());
+    assert!(opaque_run(bridge.start_run(ctx())).is_err());
+    let events = recorder.events();
+    let w = wire(&events);
+    let done: Vec<_> = w.iter().filter(|e| e["type"] == "tool_completed").collect();
+    assert_eq!(
+        (done[0]["success"].clone(), done[0]["error"].clone()),
+        (json!(false), json!("Timeout { after_ms: 30 }"))
+    );
+    assert_eq!(done[1]["results"], json!("[1]"));
+    let runs: Vec<_> = w.iter().filter(|e| e["type"] == "agent_completed").collect();
+    assert_eq!(runs[1]["error"], json!("Timeout { after_ms: 5 }"));
+    assert_invariants(&events);
+}

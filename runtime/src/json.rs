@@ -26,11 +26,12 @@ pub(crate) fn display_of<T: fmt::Display + ?Sized>(value: &T) -> String {
     text_of(|| value.to_string())
 }
 
-/// The fields of a custom event: its JSON object, or `{"value": …}` when it serialises to
-/// anything but an object.
+/// The fields of a custom event: its JSON object's entries; none for `null` (a unit struct);
+/// `{"value": …}` for anything else (a number, a string, an array).
 pub(crate) fn event_fields<T: Serialize + ?Sized>(event: &T) -> Map<String, Value> {
     match json_of(event) {
         Value::Object(map) => map,
+        Value::Null => Map::new(),
         other => Map::from_iter([("value".to_owned(), other)]),
     }
 }

@@ -52,7 +52,7 @@ pub struct Outcome<'a, T: ?Sized>(pub &'a T);
 #[diagnostic::on_unimplemented(
     message = "`{Self}` cannot be sent as an error: it does not implement `std::fmt::Display`",
     label = "the error this returns is sent in the failure event",
-    note = "implement `Display` for it, or wrap it in a type that does"
+    note = "implement `Display` for it, or send it with `Debug` with the `debug` option"
 )]
 pub trait ErrorText {
     /// The error as sent.
@@ -65,8 +65,26 @@ impl<T: fmt::Display + ?Sized> ErrorText for T {
     }
 }
 
+/// An error that can be sent with `Debug` (the `debug` option).
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` cannot be sent as an error: it does not implement `std::fmt::Debug`",
+    label = "the error this returns is sent in the failure event",
+    note = "derive `Debug` for it, or drop the `debug` option to send it with `Display`"
+)]
+pub trait ErrorDebugText {
+    /// The error as sent.
+    fn error_debug_text(&self) -> String;
+}
+
+impl<T: fmt::Debug + ?Sized> ErrorDebugText for T {
+    fn error_debug_text(&self) -> String {
+        crate::json::text_of(|| format!("{self:?}"))
+    }
+}
+
 /// Closes a `Result` outcome. Implemented one reference deeper than [`PlainOutcome`], so method
-/// lookup on `&&Outcome(&value)` finds it first whenever the value is a `Result`.
+/// lookup on `&&Outcome(&value)` finds it first whenever the value is a `Result`. The `_debug`
+/// methods send the error with `Debug` (the `debug` option), the others with `Display`.
 pub trait ResultOutcome<T, E> {
     /// Closes the tool call: completed with the rendered `Ok`, or failed with the `Err`.
     fn close_tool(self, call: ToolCall, render: impl FnOnce(&T) -> Value)
@@ -76,6 +94,14 @@ pub trait ResultOutcome<T, E> {
     fn close_run(self, run: Run, render: impl FnOnce(&T) -> Value)
     where
         E: ErrorText;
+    /// [`ResultOutcome::close_tool`], the error sent with `Debug`.
+    fn close_tool_debug(self, call: ToolCall, render: impl FnOnce(&T) -> Value)
+    where
+        E: ErrorDebugText;
+    /// [`ResultOutcome::close_run`], the error sent with `Debug`.
+    fn close_run_debug(self, run: Run, render: impl FnOnce(&T) -> Value)
+    where
+        E: ErrorDebugText;
 }
 
 impl<T, E> ResultOutcome<T, E> for &&Outcome<'_, Result<T, E>> {
@@ -98,14 +124,38 @@ impl<T, E> ResultOutcome<T, E> for &&Outcome<'_, Result<T, E>> {
             Err(error) => run.failed(error.error_text()),
         }
     }
+
+    fn close_tool_debug(self, call: ToolCall, render: impl FnOnce(&T) -> Value)
+    where
+        E: ErrorDebugText,
+    {
+        match self.0 {
+            Ok(value) => tool_ok(call, render(value)),
+            Err(error) => call.failed(error.error_debug_text()),
+        }
+    }
+
+    fn close_run_debug(self, run: Run, render: impl FnOnce(&T) -> Value)
+    where
+        E: ErrorDebugText,
+    {
+        match self.0 {
+            Ok(value) => run_ok(run, render(value)),
+            Err(error) => run.failed(error.error_debug_text()),
+        }
+    }
 }
 
-/// Closes any other outcome as a success.
+/// Closes any other outcome as a success (the `_debug` methods are the same: there is no error).
 pub trait PlainOutcome<T: ?Sized> {
     /// Completes the tool call with the rendered value.
     fn close_tool(self, call: ToolCall, render: impl FnOnce(&T) -> Value);
     /// Completes the run with the rendered value.
     fn close_run(self, run: Run, render: impl FnOnce(&T) -> Value);
+    /// [`PlainOutcome::close_tool`].
+    fn close_tool_debug(self, call: ToolCall, render: impl FnOnce(&T) -> Value);
+    /// [`PlainOutcome::close_run`].
+    fn close_run_debug(self, run: Run, render: impl FnOnce(&T) -> Value);
 }
 
 impl<T: ?Sized> PlainOutcome<T> for &Outcome<'_, T> {
@@ -115,6 +165,51 @@ impl<T: ?Sized> PlainOutcome<T> for &Outcome<'_, T> {
 
     fn close_run(self, run: Run, render: impl FnOnce(&T) -> Value) {
         run_ok(run, render(self.0));
+    }
+
+    fn close_tool_debug(self, call: ToolCall, render: impl FnOnce(&T) -> Value) {
+        self.close_tool(call, render);
+    }
+
+    fn close_run_debug(self, run: Run, render: impl FnOnce(&T) -> Value) {
+        self.close_run(run, render);
+    }
+}
+
+/// The error of a function instrumented with `err`, for closing its call or run as failed.
+pub struct Failure<'a, E: ?Sized>(pub &'a E);
+
+impl<E: ?Sized> Failure<'_, E> {
+    /// Closes the tool call as failed.
+    pub fn close_tool(self, call: ToolCall)
+    where
+        E: ErrorText,
+    {
+        call.failed(self.0.error_text());
+    }
+
+    /// Closes the run as failed.
+    pub fn close_run(self, run: Run)
+    where
+        E: ErrorText,
+    {
+        run.failed(self.0.error_text());
+    }
+
+    /// Closes the tool call as failed, the error sent with `Debug`.
+    pub fn close_tool_debug(self, call: ToolCall)
+    where
+        E: ErrorDebugText,
+    {
+        call.failed(self.0.error_debug_text());
+    }
+
+    /// Closes the run as failed, the error sent with `Debug`.
+    pub fn close_run_debug(self, run: Run)
+    where
+        E: ErrorDebugText,
+    {
+        run.failed(self.0.error_debug_text());
     }
 }
 
@@ -155,11 +250,6 @@ pub fn tool_ok(call: ToolCall, results: Value) {
     call.completed(results);
 }
 
-/// Closes a tool call as failed.
-pub fn tool_err<E: fmt::Display + ?Sized>(call: ToolCall, error: &E) {
-    call.failed(error);
-}
-
 /// A handle to the run kept by an instrumented run entry point.
 pub fn keep_run(run: &Run) -> Run {
     run.clone()
@@ -174,9 +264,4 @@ pub fn run_ok(run: Run, value: Value) {
         Value::Null => run.completed("", ()),
         other => run.completed(other.to_string(), other),
     }
-}
-
-/// Closes a run as failed.
-pub fn run_err<E: fmt::Display + ?Sized>(run: Run, error: &E) {
-    run.failed(error);
 }

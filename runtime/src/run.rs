@@ -239,9 +239,20 @@ impl Drop for RunInner {
     }
 }
 
-/// An application event type, usually derived: `#[derive(Serialize, AgentEvent)]`. Its fields
-/// are its serialized fields; its type is the snake-case type name (or
-/// `#[agent_event(name = "…")]`), checked at compile time against the built-in types.
+/// An application event type, usually derived: `#[derive(Serialize, AgentEvent)]`. Its type is
+/// the snake-case type name (or `#[agent_event(name = "…")]`), checked at compile time against
+/// the built-in types. Its fields are what serde makes of it:
+///
+/// | the type | its fields on the wire |
+/// |---|---|
+/// | a struct with named fields | its fields |
+/// | a unit struct | none |
+/// | a newtype struct | the inner value's (serde's newtype is transparent) |
+/// | a tuple struct | `value`: the fields as an array |
+/// | an enum with `#[serde(tag = "…")]` | the tag and the variant's fields |
+/// | an enum with serde's default tagging | `value` for a unit variant (its name); one field named after a data variant |
+///
+/// Any other value that is not a JSON object is sent as `value`.
 pub trait AgentEvent: Serialize {
     /// The wire `type`.
     const EVENT_TYPE: &'static str;
