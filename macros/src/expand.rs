@@ -252,7 +252,7 @@ pub fn instrument(role: Role, options: &Options, sig: &Signature, block: &mut Bl
     );
     let run_ident = &run_param.ident;
     let run_ref = if run_param.by_ref { quote!(#run_ident) } else { quote!(&#run_ident) };
-    let (open, close_ok, close_err) = match role {
+    let (open, close_ok) = match role {
         Role::Tool => {
             let tool_name = options
                 .name
@@ -293,35 +293,33 @@ pub fn instrument(role: Role, options: &Options, sig: &Signature, block: &mut Bl
                     };
                 },
                 quote!(#ms::tool_ok(#call, #rendered)),
-                quote!(#ms::Failure(#value).#close_tool(#call)),
             )
         }
         Role::Run => {
             let rendered = render(&value);
-            (
-                quote!(let #run_handle = #ms::keep_run(#run_ref);),
-                quote!(#ms::run_ok(#run_handle, #rendered)),
-                quote!(#ms::Failure(#value).#close_run(#run_handle)),
-            )
+            (quote!(let #run_handle = #ms::keep_run(#run_ref);), quote!(#ms::run_ok(#run_handle, #rendered)))
         }
     };
     let close = match options.err {
-        Some(true) => quote! {
-            match &#out {
-                ::core::result::Result::Ok(#value) => #close_ok,
-                ::core::result::Result::Err(#value) => #close_err,
-            }
-        },
         Some(false) => quote! {{ let #value = &#out; #close_ok; }},
         // Whether it failed is decided by the real type (an alias of `Result`, `anyhow::Result`
-        // and a plain value all behave as they are), by autoref dispatch on `&&Outcome`.
-        None => {
+        // and a plain value all behave as they are), by autoref dispatch on `&&Outcome`; `err`
+        // adds a check that the type is a `Result`.
+        forced => {
             let (method, handle) = match role {
                 Role::Tool => (&close_tool, quote!(#call)),
                 Role::Run => (&close_run, quote!(#run_handle)),
             };
+            let check = forced.map(|_| {
+                let forced_result = format_ident!("forced_result", span = ret_span);
+                quote!({
+                    use #ms::ForcedResult as _;
+                    #ms::Outcome(&#out).#forced_result();
+                })
+            });
             let rendered = render(&value);
             quote_spanned! {ret_span=> {
+                #check
                 #[allow(unused_imports)]
                 use #ms::{PlainOutcome as _, ResultOutcome as _};
                 #[allow(clippy::needless_borrow, clippy::needless_borrows_for_generic_args)]

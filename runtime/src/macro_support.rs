@@ -176,40 +176,29 @@ impl<T: ?Sized> PlainOutcome<T> for &Outcome<'_, T> {
     }
 }
 
-/// The error of a function instrumented with `err`, for closing its call or run as failed.
-pub struct Failure<'a, E: ?Sized>(pub &'a E);
+/// A `Result` type: what the `err` option requires.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` is not a `Result`, and `err` says the function returns one",
+    label = "this is what the function returns",
+    note = "remove `err`: whether a function fails is read from its return type"
+)]
+pub trait IsResult {}
 
-impl<E: ?Sized> Failure<'_, E> {
-    /// Closes the tool call as failed.
-    pub fn close_tool(self, call: ToolCall)
-    where
-        E: ErrorText,
-    {
-        call.failed(self.0.error_text());
-    }
+impl<T, E> IsResult for Result<T, E> {}
 
-    /// Closes the run as failed.
-    pub fn close_run(self, run: Run)
+/// The check the `err` option adds: the function returns a `Result`.
+pub trait ForcedResult<T: ?Sized> {
+    /// Compiles only for a `Result`.
+    fn forced_result(&self)
     where
-        E: ErrorText,
-    {
-        run.failed(self.0.error_text());
-    }
+        T: IsResult;
+}
 
-    /// Closes the tool call as failed, the error sent with `Debug`.
-    pub fn close_tool_debug(self, call: ToolCall)
+impl<T: ?Sized> ForcedResult<T> for Outcome<'_, T> {
+    fn forced_result(&self)
     where
-        E: ErrorDebugText,
+        T: IsResult,
     {
-        call.failed(self.0.error_debug_text());
-    }
-
-    /// Closes the run as failed, the error sent with `Debug`.
-    pub fn close_run_debug(self, run: Run)
-    where
-        E: ErrorDebugText,
-    {
-        run.failed(self.0.error_debug_text());
     }
 }
 
