@@ -312,16 +312,13 @@ pub fn instrument(role: Role, options: &Options, sig: &Signature, block: &mut Bl
             };
             let check = forced.map(|_| {
                 let forced_result = format_ident!("forced_result", span = ret_span);
-                quote!({
-                    use #ms::ForcedResult as _;
-                    #ms::Outcome(&#out).#forced_result();
-                })
+                quote!(#ms::Outcome(&#out).#forced_result();)
             });
             let rendered = render(&value);
             quote_spanned! {ret_span=> {
-                #check
                 #[allow(unused_imports)]
-                use #ms::{PlainOutcome as _, ResultOutcome as _};
+                use #ms::{ForcedResult as _, PlainOutcome as _, ResultOutcome as _};
+                #check
                 #[allow(clippy::needless_borrow, clippy::needless_borrows_for_generic_args)]
                 (&&#ms::Outcome(&#out)).#method(#handle, |#value| #rendered);
             }}
