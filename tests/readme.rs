@@ -1,5 +1,6 @@
 //! The README's table of rules matches the built-in rules: the same ids in the same order, their
-//! default levels, and only names the rules know in what each finds.
+//! default levels, and only names the rules know in what each finds. Its macro example is the
+//! migrated fixture's code.
 
 use cargo_agent_events::rules::{builtin_defs, BUILTIN};
 
@@ -97,4 +98,31 @@ fn cells_keep_code_spans_whole() {
     );
     assert_eq!(api_names("WebSocketManager::get_instance()"), ["WebSocketManager", "get_instance"]);
     assert!(api_names("map.insert(\"type\", …)").is_empty());
+}
+
+/// The code block after the paragraph that starts with `marker`.
+fn code_block_after<'a>(readme: &'a str, marker: &str) -> Vec<&'a str> {
+    let from = readme.find(marker).unwrap_or_else(|| panic!("the README says {marker:?}"));
+    readme[from..]
+        .lines()
+        .skip_while(|l| !l.starts_with("```"))
+        .skip(1)
+        .take_while(|l| !l.starts_with("```"))
+        .collect()
+}
+
+#[test]
+fn the_macro_example_is_the_migrated_fixtures_code() {
+    let readme = readme();
+    let fixture =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/fixtures/migrated-agent/src/lib.rs")).unwrap();
+    let fixture_lines: Vec<&str> = fixture.lines().map(str::trim).collect();
+    let example = code_block_after(&readme, "After: the same agent, annotated");
+    assert!(example.len() > 10, "{example:?}");
+    let missing: Vec<&str> = example
+        .iter()
+        .map(|l| l.trim())
+        .filter(|l| !l.is_empty() && !fixture_lines.contains(l))
+        .collect();
+    assert!(missing.is_empty(), "README lines not in fixtures/migrated-agent/src/lib.rs: {missing:#?}");
 }
