@@ -115,14 +115,12 @@ fn code_block_after<'a>(readme: &'a str, marker: &str) -> Vec<&'a str> {
 fn the_macro_example_is_the_migrated_fixtures_code() {
     let readme = readme();
     let fixture =
-        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/fixtures/migrated-agent/src/lib.rs")).unwrap();
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/fixtures/migrated-agent/src/lib.rs"))
+            .unwrap();
     let fixture_lines: Vec<&str> = fixture.lines().map(str::trim).collect();
     let example = code_block_after(&readme, "After: the same agent, annotated");
     assert!(example.len() > 10, "{example:?}");
-    let missing: Vec<&str> = example
-        .iter()
-        .map(|l| l.trim())
-        .filter(|l| !l.is_empty() && !fixture_lines.contains(l))
-        .collect();
+    let missing: Vec<&str> =
+        example.iter().map(|l| l.trim()).filter(|l| !l.is_empty() && !fixture_lines.contains(l)).collect();
     assert!(missing.is_empty(), "README lines not in fixtures/migrated-agent/src/lib.rs: {missing:#?}");
 }

@@ -236,10 +236,18 @@ pub fn instrument(role: Role, options: &Options, sig: &Signature, block: &mut Bl
     let runtime = crate::attr::runtime_path(options.krate.as_ref());
     let ms = quote!(#runtime::macro_support);
 
-    let render = |v: &syn::Ident| match options.render {
-        Render::Serialize => quote_spanned!(ret_span=> #ms::Rendered::rendered(#v)),
-        Render::Display => quote_spanned!(ret_span=> #ms::display(#v)),
-        Render::Debug => quote_spanned!(ret_span=> #ms::debug(#v)),
+    // A method named at the return type, so that a value that cannot be rendered is reported
+    // there.
+    let render = |v: &syn::Ident| {
+        let method = match options.render {
+            Render::Serialize => format_ident!("serialized", span = ret_span),
+            Render::Display => format_ident!("displayed", span = ret_span),
+            Render::Debug => format_ident!("debugged", span = ret_span),
+        };
+        quote!({
+            use #ms::Show as _;
+            #ms::Shown(#v).#method()
+        })
     };
 
     // `debug` sends the error with `Debug` too; otherwise an error type must be `Display`.

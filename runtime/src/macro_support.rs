@@ -214,14 +214,48 @@ pub fn call_once<T>(body: impl FnOnce() -> T) -> T {
     body()
 }
 
-/// Renders with `Display` (the `display` option).
-pub fn display<T: fmt::Display + ?Sized>(value: &T) -> Value {
-    Value::String(crate::json::display_of(value))
+/// A returned value to render as `results` / `result`.
+pub struct Shown<'a, T: ?Sized>(pub &'a T);
+
+/// How a returned value is rendered: serialised (the default), with `Display` (the `display`
+/// option) or with `Debug` (the `debug` option). Methods with the bound on them, so that a type
+/// without it is reported at the method's name (the function's return type).
+pub trait Show<T: ?Sized> {
+    /// Serialised.
+    fn serialized(self) -> Value
+    where
+        T: Rendered;
+    /// With `Display`.
+    fn displayed(self) -> Value
+    where
+        T: fmt::Display;
+    /// With `Debug`.
+    fn debugged(self) -> Value
+    where
+        T: fmt::Debug;
 }
 
-/// Renders with `Debug` (the `debug` option).
-pub fn debug<T: fmt::Debug + ?Sized>(value: &T) -> Value {
-    Value::String(crate::json::text_of(|| format!("{value:?}")))
+impl<T: ?Sized> Show<T> for Shown<'_, T> {
+    fn serialized(self) -> Value
+    where
+        T: Rendered,
+    {
+        self.0.rendered()
+    }
+
+    fn displayed(self) -> Value
+    where
+        T: fmt::Display,
+    {
+        Value::String(crate::json::display_of(self.0))
+    }
+
+    fn debugged(self) -> Value
+    where
+        T: fmt::Debug,
+    {
+        Value::String(crate::json::text_of(|| format!("{:?}", self.0)))
+    }
 }
 
 /// Builds `parameters` from `(name, value)` pairs gathered one by one.
