@@ -44,6 +44,9 @@ enum Command {
     Schema,
     /// Applies fixes: safe ones, or unsafe ones too with `--unsafe-fixes`.
     Fix(FixArgs),
+    /// A language server (LSP over stdin and stdout) for editors: findings as you type, fixes
+    /// and suppressions as code actions, rule docs on hover.
+    Server,
     /// Migration progress: canonical emission sites against legacy ones.
     Stats {
         /// Files and folders to count.
@@ -210,6 +213,7 @@ pub fn main(args: impl IntoIterator<Item = std::ffi::OsString>) -> ExitCode {
         Command::Rules { config } => rules(&cwd, config.as_deref()),
         Command::Explain { rule } => explain(&rule),
         Command::Fix(args) => fix(args, &cwd),
+        Command::Server => crate::server::run_stdio(),
         Command::Stats { paths, format, config, lang } => {
             stats(&paths, &format, config.as_deref(), &lang, &cwd)
         }

@@ -19,6 +19,7 @@ pub mod prefilter;
 pub mod report;
 pub mod rewrite;
 pub mod rules;
+pub mod server;
 pub mod source;
 pub mod stats;
 pub mod suppress;

@@ -18,7 +18,7 @@ use crate::suppress::{self, Scope};
 pub const MAX_FILE_BYTES: u64 = 32 * 1024 * 1024;
 
 /// Stack size of the worker threads.
-const WORKER_STACK: usize = 64 * 1024 * 1024;
+pub const WORKER_STACK: usize = 64 * 1024 * 1024;
 
 /// Runs `f` on a thread with a worker's stack (parsing, walking and dropping deep code recurse),
 /// or here when no thread can be started.
@@ -39,6 +39,53 @@ pub fn on_worker_stack<R: Send>(f: impl FnOnce() -> R + Send) -> R {
         Some(result) => result,
         // No thread could be started: run here.
         None => take().map(|f| f()).expect("the closure runs once"),
+    }
+}
+
+/// A long-lived thread with a worker's stack that runs jobs one after another: for callers that
+/// lint many inputs one by one (the language server, the fuzz targets), which would otherwise pay
+/// for a new 64 MiB-stack thread per input.
+pub struct StackWorker {
+    jobs: std::sync::mpsc::Sender<Box<dyn FnOnce() + Send>>,
+}
+
+impl StackWorker {
+    /// Starts the thread (`None` if no thread can be started).
+    pub fn start(name: &str) -> Option<StackWorker> {
+        let (jobs, queue) = std::sync::mpsc::channel::<Box<dyn FnOnce() + Send>>();
+        std::thread::Builder::new()
+            .name(name.to_owned())
+            .stack_size(WORKER_STACK)
+            .spawn(move || {
+                for job in queue {
+                    job();
+                }
+            })
+            .ok()?;
+        Some(StackWorker { jobs })
+    }
+
+    /// Runs `f` on the worker and waits for its result; a panic in `f` is resumed here. Runs `f`
+    /// here if the worker is gone.
+    pub fn run<R: Send + 'static>(&self, f: impl FnOnce() -> R + Send + 'static) -> R {
+        let (done, result) = std::sync::mpsc::sync_channel(1);
+        let f = Arc::new(std::sync::Mutex::new(Some(f)));
+        let job = {
+            let f = Arc::clone(&f);
+            move || {
+                let taken = f.lock().ok().and_then(|mut f| f.take());
+                if let Some(f) = taken {
+                    let _ = done.send(std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)));
+                }
+            }
+        };
+        if self.jobs.send(Box::new(job)).is_ok() {
+            if let Ok(outcome) = result.recv() {
+                return outcome.unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+            }
+        }
+        let taken = f.lock().ok().and_then(|mut f| f.take());
+        taken.map(|f| f()).expect("the job runs once")
     }
 }
 
@@ -72,9 +119,27 @@ impl FileReport {
 /// ([`Linter::run_observing`]).
 pub type Observe<'o, T> = &'o (dyn Fn(&Facts, Lang) -> T + Sync);
 
+/// The configuration a linter reads: borrowed for one run, or shared for a long-lived linter
+/// (the language server keeps one per project, reused for every document).
+enum ConfigRef<'c> {
+    Borrowed(&'c Config),
+    Shared(Arc<Config>),
+}
+
+impl std::ops::Deref for ConfigRef<'_> {
+    type Target = Config;
+
+    fn deref(&self) -> &Config {
+        match self {
+            ConfigRef::Borrowed(config) => config,
+            ConfigRef::Shared(config) => config,
+        }
+    }
+}
+
 /// Lints files with one configuration.
 pub struct Linter<'c> {
-    config: &'c Config,
+    config: ConfigRef<'c>,
     events: Events,
     options: frontend::Options,
     /// The `{adapter}` of Python help texts.
@@ -130,6 +195,20 @@ fn severity(level: Level) -> Option<Severity> {
 impl<'c> Linter<'c> {
     /// A linter for this configuration, with the prefilter on.
     pub fn new(config: &'c Config) -> Self {
+        Linter::with_config(ConfigRef::Borrowed(config))
+    }
+
+    /// A linter that keeps its configuration (no borrow): built once, reused for every file.
+    pub fn shared(config: Arc<Config>) -> Linter<'static> {
+        Linter::with_config(ConfigRef::Shared(config))
+    }
+
+    /// The configuration it lints with.
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
+
+    fn with_config(config: ConfigRef<'c>) -> Self {
         let events = Events::new(config.custom_events.iter().cloned());
         let mut canonical_crates: Vec<String> = CANONICAL_CRATES.iter().map(|c| (*c).to_owned()).collect();
         canonical_crates.extend(config.canonical_paths.iter().filter(|p| p.len() == 1).map(|p| p[0].clone()));
@@ -140,7 +219,7 @@ impl<'c> Linter<'c> {
         let mut warnings = Vec::new();
         let prefilters = Lang::ALL
             .iter()
-            .map(|l| Prefilter::new(config, &events, *l).map_err(|e| warnings.push(e.to_string())).ok())
+            .map(|l| Prefilter::new(&config, &events, *l).map_err(|e| warnings.push(e.to_string())).ok())
             .collect();
         let adapter = match config.canonical_calls.first() {
             Some(pattern) => format!("`{pattern}`"),

@@ -33,11 +33,35 @@ pub fn fixing_config() -> &'static Config {
     })
 }
 
+/// The linter of [`default_config`] without the prefilter (so the parser sees every input),
+/// built once for every input.
+fn unfiltered_linter() -> &'static Linter<'static> {
+    static LINTER: OnceLock<Linter<'static>> = OnceLock::new();
+    LINTER.get_or_init(|| Linter::new(default_config()).without_prefilter())
+}
+
+/// The linter of [`fixing_config`], built once for every input.
+fn fixing_linter() -> &'static Linter<'static> {
+    static LINTER: OnceLock<Linter<'static>> = OnceLock::new();
+    LINTER.get_or_init(|| Linter::new(fixing_config()))
+}
+
+/// Runs `f` on one long-lived thread with the linter's worker stack: a new 64 MiB-stack thread
+/// per input would cost more than most inputs take to lint.
+pub fn on_stack<R: Send + 'static>(f: impl FnOnce() -> R + Send + 'static) -> R {
+    static WORKER: OnceLock<Option<lint::StackWorker>> = OnceLock::new();
+    match WORKER.get_or_init(|| lint::StackWorker::start("fuzz-worker")) {
+        Some(worker) => worker.run(f),
+        None => lint::on_worker_stack(f),
+    }
+}
+
 /// Lints any bytes as the file `rel`, without the prefilter (so the parser sees every input),
 /// and checks the linter survived: no panic caught, and every finding's span inside the file.
-pub fn lint_any(rel: &str, bytes: &[u8]) {
-    let linter = Linter::new(default_config()).without_prefilter();
-    let report = lint::on_worker_stack(|| linter.lint_bytes(rel, &[], bytes));
+pub fn lint_any(rel: &'static str, bytes: &[u8]) {
+    let linter = unfiltered_linter();
+    let owned = bytes.to_vec();
+    let report = on_stack(move || linter.lint_bytes(rel, &[], &owned));
     assert!(!report.internal_error, "the linter panicked on {rel}: {:?}", report.findings);
     for finding in &report.findings {
         let span = finding.span;
@@ -51,7 +75,8 @@ pub fn lint_any(rel: &str, bytes: &[u8]) {
 
 /// Whether `text` parses as `lang`.
 pub fn parses(lang: Lang, text: &str) -> bool {
-    lint::on_worker_stack(|| frontend::parse(lang, text, &frontend::Options::default(), false).facts.is_ok())
+    let text = text.to_owned();
+    on_stack(move || frontend::parse(lang, &text, &frontend::Options::default(), false).facts.is_ok())
 }
 
 /// The file name a fix input is linted as: the low two bits of its first byte pick the language
@@ -74,10 +99,11 @@ pub fn check_fix(data: &[u8]) {
     let Some((&flags, rest)) = data.split_first() else { return };
     let Ok(text) = std::str::from_utf8(rest) else { return };
     let (lang, rel) = fix_input_name(flags);
-    let linter = Linter::new(fixing_config());
+    let linter = fixing_linter();
     let original_parses = parses(lang, text);
 
-    let report = lint::on_worker_stack(|| linter.lint_text(rel, &[], text));
+    let owned = text.to_owned();
+    let report = on_stack(move || linter.lint_text(rel, &[], &owned));
     assert!(!report.internal_error, "the linter panicked");
     let fixes: Vec<fix::Fix> =
         report.findings.iter().filter_map(|f| f.fix.as_ref()).map(|f| f.to_fix()).collect();
@@ -91,7 +117,7 @@ pub fn check_fix(data: &[u8]) {
     std::fs::create_dir_all(path.parent().expect("rel has a folder")).expect("scratch folder");
     std::fs::write(&path, text).expect("scratch file");
     let target = Target { rel: rel.to_owned(), path: path.clone(), module: Vec::new() };
-    let plan = lint::on_worker_stack(|| fixer::plan(&linter, std::slice::from_ref(&target), true));
+    let plan = on_stack(move || fixer::plan(linter, std::slice::from_ref(&target), true));
     fixer::write(&root, &plan, None).expect("write the fixed file");
     let after = std::fs::read_to_string(&path).expect("read the fixed file back");
     std::fs::remove_file(&path).expect("remove the scratch file");
