@@ -29,6 +29,29 @@ fn project(files: &[(&str, &str)]) -> tempfile::TempDir {
     dir
 }
 
+/// The code actions for a range of `uri`.
+fn code_actions(client: &mut Client, uri: &str, range: &Value, only: Option<&[&str]>) -> Vec<Value> {
+    let mut context = json!({ "diagnostics": [] });
+    if let Some(only) = only {
+        context["only"] = json!(only);
+    }
+    let answer = client.request(
+        "textDocument/codeAction",
+        json!({ "textDocument": { "uri": uri }, "range": range, "context": context }),
+    );
+    answer.unwrap().as_array().cloned().unwrap_or_default()
+}
+
+/// A project holding `APP` as `app.py`, a server on it, and `app.py` open (version 1).
+fn open_app() -> (tempfile::TempDir, Client, String) {
+    let dir = project(&[("agent-events.toml", ""), ("app.py", APP)]);
+    let root = dir.path().canonicalize().unwrap();
+    let (mut client, _) = Client::start(binary(), &root, json!({}));
+    let app = uri(&root.join("app.py"));
+    client.open(&app, "python", 1, APP);
+    (dir, client, app)
+}
+
 fn by_rule<'a>(diagnostics: &'a [Value], rule: &str) -> &'a Value {
     diagnostics.iter().find(|d| d["code"] == rule).unwrap_or_else(|| panic!("no {rule} in {diagnostics:#?}"))
 }
@@ -108,11 +131,7 @@ fn utf8_is_used_when_the_client_offers_it() {
 
 #[test]
 fn a_burst_of_changes_publishes_the_last_version_and_never_an_older_one_after_it() {
-    let dir = project(&[("agent-events.toml", ""), ("app.py", APP)]);
-    let root = dir.path().canonicalize().unwrap();
-    let (mut client, _) = Client::start(binary(), &root, json!({}));
-    let app = uri(&root.join("app.py"));
-    client.open(&app, "python", 1, APP);
+    let (_dir, mut client, app) = open_app();
     let _ = client.diagnostics(&app, Some(1));
     client.backlog.clear();
     for version in 2..=30 {
@@ -170,26 +189,13 @@ fn apply(text: &str, edit: &Value, uri: &str) -> String {
 
 #[test]
 fn code_actions_fix_suppress_and_fix_all() {
-    let dir = project(&[("agent-events.toml", ""), ("app.py", APP)]);
-    let root = dir.path().canonicalize().unwrap();
-    let (mut client, _) = Client::start(binary(), &root, json!({}));
-    let app = uri(&root.join("app.py"));
-    client.open(&app, "python", 1, APP);
+    let (_dir, mut client, app) = open_app();
     let diagnostics = client.diagnostics(&app, Some(1));
     let unused = by_rule(&diagnostics, "unused-suppression").clone();
 
     // The safe fix of the unused suppression, as a preferred quick fix.
-    let actions = client
-        .request(
-            "textDocument/codeAction",
-            json!({
-                "textDocument": { "uri": app },
-                "range": unused["range"],
-                "context": { "diagnostics": [unused], "only": ["quickfix"] },
-            }),
-        )
-        .unwrap();
-    let actions = actions.as_array().unwrap();
+    let actions = code_actions(&mut client, &app, &unused["range"], Some(&["quickfix"]));
+    let actions = &actions;
     let fix = actions
         .iter()
         .find(|a| a["title"] == "Fix `unused-suppression`")
@@ -201,17 +207,13 @@ fn code_actions_fix_suppress_and_fix_all() {
 
     // Suppressing the hand-built event: the inserted comment silences it.
     let event = by_rule(&diagnostics, "direct-event-payload").clone();
-    let actions = client
-        .request(
-            "textDocument/codeAction",
-            json!({
-                "textDocument": { "uri": app },
-                "range": { "start": event["range"]["start"], "end": event["range"]["start"] },
-                "context": { "diagnostics": [] },
-            }),
-        )
-        .unwrap();
-    let actions = actions.as_array().unwrap();
+    let actions = code_actions(
+        &mut client,
+        &app,
+        &json!({ "start": event["range"]["start"], "end": event["range"]["start"] }),
+        None,
+    );
+    let actions = &actions;
     let suppress = actions
         .iter()
         .find(|a| a["title"] == "Suppress `direct-event-payload` on this line (with a reason)")
@@ -228,17 +230,13 @@ fn code_actions_fix_suppress_and_fix_all() {
     assert!(!after.iter().any(|d| d["code"] == "direct-event-payload"), "{after:#?}");
 
     // Fix all: every safe fix of the file, as the `fix` command would write it.
-    let actions = client
-        .request(
-            "textDocument/codeAction",
-            json!({
-                "textDocument": { "uri": app },
-                "range": { "start": { "line": 0, "character": 0 }, "end": { "line": 0, "character": 0 } },
-                "context": { "diagnostics": [], "only": ["source.fixAll"] },
-            }),
-        )
-        .unwrap();
-    let actions = actions.as_array().unwrap();
+    let actions = code_actions(
+        &mut client,
+        &app,
+        &json!({ "start": { "line": 0, "character": 0 }, "end": { "line": 0, "character": 0 } }),
+        Some(&["source.fixAll"]),
+    );
+    let actions = &actions;
     assert_eq!(actions.len(), 1, "{actions:#?}");
     assert_eq!(actions[0]["kind"], "source.fixAll.agent-events");
     let all = apply(&suppressed, &actions[0]["edit"], &app);
@@ -247,11 +245,7 @@ fn code_actions_fix_suppress_and_fix_all() {
 
 #[test]
 fn hover_shows_the_rules_documentation() {
-    let dir = project(&[("agent-events.toml", ""), ("app.py", APP)]);
-    let root = dir.path().canonicalize().unwrap();
-    let (mut client, _) = Client::start(binary(), &root, json!({}));
-    let app = uri(&root.join("app.py"));
-    client.open(&app, "python", 1, APP);
+    let (_dir, mut client, app) = open_app();
     let diagnostics = client.diagnostics(&app, Some(1));
     let event = by_rule(&diagnostics, "direct-event-payload");
     let hover = client

@@ -104,45 +104,60 @@ pub trait ResultOutcome<T, E> {
         E: ErrorDebugText;
 }
 
+/// Closes a tool call with a `Result`: completed with the rendered `Ok`, or failed with the
+/// `Err`'s text.
+fn close_tool_with<T, E>(
+    result: &Result<T, E>,
+    call: ToolCall,
+    render: impl FnOnce(&T) -> Value,
+    text: impl FnOnce(&E) -> String,
+) {
+    match result {
+        Ok(value) => tool_ok(call, render(value)),
+        Err(error) => call.failed(text(error)),
+    }
+}
+
+/// Closes a run with a `Result`, as [`close_tool_with`] closes a tool call.
+fn close_run_with<T, E>(
+    result: &Result<T, E>,
+    run: Run,
+    render: impl FnOnce(&T) -> Value,
+    text: impl FnOnce(&E) -> String,
+) {
+    match result {
+        Ok(value) => run_ok(run, render(value)),
+        Err(error) => run.failed(text(error)),
+    }
+}
+
 impl<T, E> ResultOutcome<T, E> for &&Outcome<'_, Result<T, E>> {
     fn close_tool(self, call: ToolCall, render: impl FnOnce(&T) -> Value)
     where
         E: ErrorText,
     {
-        match self.0 {
-            Ok(value) => tool_ok(call, render(value)),
-            Err(error) => call.failed(error.error_text()),
-        }
+        close_tool_with(self.0, call, render, |e| e.error_text());
     }
 
     fn close_run(self, run: Run, render: impl FnOnce(&T) -> Value)
     where
         E: ErrorText,
     {
-        match self.0 {
-            Ok(value) => run_ok(run, render(value)),
-            Err(error) => run.failed(error.error_text()),
-        }
+        close_run_with(self.0, run, render, |e| e.error_text());
     }
 
     fn close_tool_debug(self, call: ToolCall, render: impl FnOnce(&T) -> Value)
     where
         E: ErrorDebugText,
     {
-        match self.0 {
-            Ok(value) => tool_ok(call, render(value)),
-            Err(error) => call.failed(error.error_debug_text()),
-        }
+        close_tool_with(self.0, call, render, |e| e.error_debug_text());
     }
 
     fn close_run_debug(self, run: Run, render: impl FnOnce(&T) -> Value)
     where
         E: ErrorDebugText,
     {
-        match self.0 {
-            Ok(value) => run_ok(run, render(value)),
-            Err(error) => run.failed(error.error_debug_text()),
-        }
+        close_run_with(self.0, run, render, |e| e.error_debug_text());
     }
 }
 
