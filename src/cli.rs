@@ -240,9 +240,11 @@ fn setup(
         eprintln!("warning: {warning}");
     }
     let known: BTreeSet<String> = config.levels.keys().cloned().collect();
-    for id in select.iter().chain(ignore) {
+    for (flag, id) in select.iter().map(|id| ("--select", id)).chain(ignore.iter().map(|id| ("--ignore", id)))
+    {
         if !known.contains(id) {
-            return Err(fail(format!("there is no rule `{id}` (see `{} rules`)", program())));
+            let message = crate::rules::unknown_rule(id, known.iter().map(String::as_str));
+            return Err(fail(format!("`{flag}`: {message} (the rules: `{} rules`)", program())));
         }
     }
     for id in &known {
@@ -501,7 +503,10 @@ fn explain(id: &str) -> ExitCode {
         }
         None => {
             let ids: Vec<&str> = defs.iter().map(|d| d.id.as_str()).collect();
-            fail(format!("there is no rule `{id}`; the rules are: {}", ids.join(", ")))
+            match crate::rules::closest(id, ids.iter().copied()) {
+                Some(_) => fail(crate::rules::unknown_rule(id, ids.iter().copied())),
+                None => fail(format!("there is no rule `{id}`; the rules are: {}", ids.join(", "))),
+            }
         }
     }
 }

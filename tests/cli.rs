@@ -351,3 +351,46 @@ fn schema_prints_the_json_schema() {
     let schema: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(schema["oneOf"].as_array().map(Vec::len), Some(7));
 }
+
+#[test]
+fn a_misspelt_rule_id_is_a_usage_error_with_the_nearest_rule() {
+    let dir = project(&[("src/lib.rs", LEGACY)]);
+    for flag in ["--select", "--ignore"] {
+        let out = run(&["check", flag, "direct-event-payload,unscoped-brodcast"], dir.path());
+        assert_eq!(out.status.code(), Some(2), "{flag}");
+        assert_eq!(
+            stderr(&out),
+            format!("error: `{flag}`: there is no rule `unscoped-brodcast`; did you mean `unscoped-broadcast`? (the rules: `cargo agent-events rules`)\n")
+        );
+        assert_eq!(stdout(&out), "");
+    }
+    let out = run(&["fix", "--select", "unused-supression"], dir.path());
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("did you mean `unused-suppression`?"), "{}", stderr(&out));
+    // Nothing near: no guess.
+    let out = run(&["check", "--select", "no-such-rule"], dir.path());
+    assert!(!stderr(&out).contains("did you mean"), "{}", stderr(&out));
+    let out = run(&["explain", "unpaired-tool-evnet"], dir.path());
+    assert_eq!(out.status.code(), Some(2));
+    assert_eq!(
+        stderr(&out),
+        "error: there is no rule `unpaired-tool-evnet`; did you mean `unpaired-tool-event`?\n"
+    );
+    // The configuration's rule ids are checked the same way.
+    write(dir.path(), "agent-events.toml", "[rules.user-emiter-call]\nlevel = \"deny\"\n");
+    let out = run(&["check"], dir.path());
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains("`rules.user-emiter-call`: there is no rule `user-emiter-call`; did you mean `user-emitter-call`?"),
+        "{}",
+        stderr(&out)
+    );
+    write(
+        dir.path(),
+        "agent-events.toml",
+        "[[overrides]]\npaths = [\"tests\"]\nrules = { direct-event-paylaod = \"allow\" }\n",
+    );
+    let out = run(&["check"], dir.path());
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("did you mean `direct-event-payload`?"), "{}", stderr(&out));
+}

@@ -435,6 +435,45 @@ pub fn builtin_defs() -> Vec<RuleDef> {
         .collect()
 }
 
+/// `there is no rule `{id}``, with the closest known id when one is near enough to be a typo:
+/// `; did you mean `unpaired-tool-event`?`.
+pub fn unknown_rule<'a>(id: &str, known: impl IntoIterator<Item = &'a str>) -> String {
+    match closest(id, known) {
+        Some(near) => format!("there is no rule `{id}`; did you mean `{near}`?"),
+        None => format!("there is no rule `{id}`"),
+    }
+}
+
+/// The candidate nearest to `word` by edit distance, if within a third of its length (at least
+/// 2 edits); ties go to the first candidate.
+pub fn closest<'a>(word: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
+    let limit = (word.chars().count() / 3).max(2);
+    let mut best: Option<(usize, &str)> = None;
+    for candidate in candidates {
+        let distance = edit_distance(word, candidate);
+        if distance <= limit && best.is_none_or(|(d, _)| distance < d) {
+            best = Some((distance, candidate));
+        }
+    }
+    best.map(|(_, c)| c)
+}
+
+/// Levenshtein distance over characters.
+fn edit_distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut row: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut diagonal = row[0];
+        row[0] = i + 1;
+        for (j, cb) in b.iter().enumerate() {
+            let above = row[j + 1];
+            row[j + 1] = (above + 1).min(row[j] + 1).min(diagonal + usize::from(ca != *cb));
+            diagonal = above;
+        }
+    }
+    row[b.len()]
+}
+
 /// A name list of a rule, as configured for a run.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum List {
@@ -751,6 +790,19 @@ mod tests {
         for (def, (id, _)) in builtin_defs().iter().zip(BUILTIN) {
             assert_eq!(&def.id, id);
         }
+    }
+
+    #[test]
+    fn a_misspelt_rule_id_gets_the_nearest_one() {
+        let ids = ["unpaired-tool-event", "unscoped-broadcast", "user-emitter-call"];
+        assert_eq!(closest("unpaired-tool-evnet", ids), Some("unpaired-tool-event"));
+        assert_eq!(closest("unscoped-brodcast", ids), Some("unscoped-broadcast"));
+        assert_eq!(closest("no-such-rule", ids), None);
+        assert_eq!(
+            unknown_rule("user-emiter-call", ids),
+            "there is no rule `user-emiter-call`; did you mean `user-emitter-call`?"
+        );
+        assert_eq!(unknown_rule("zzz", ids), "there is no rule `zzz`");
     }
 
     const HEAD: &str = "id = \"x\"\nlevel = \"warn\"\nsummary = \"s\"\nmessage = \"m\"\nhelp = \"h\"\n";
