@@ -394,3 +394,26 @@ fn a_misspelt_rule_id_is_a_usage_error_with_the_nearest_rule() {
     assert_eq!(out.status.code(), Some(2));
     assert!(stderr(&out).contains("did you mean `direct-event-payload`?"), "{}", stderr(&out));
 }
+
+#[test]
+fn each_finding_says_its_headline_once_and_labels_say_something_else() {
+    let dir = project(&[("src/lib.rs", LEGACY)]);
+    let text = stdout(&run(&["check", "--color", "never"], dir.path()));
+    for headline in [
+        "`agent_thinking` event sent to every user through `broadcast`",
+        "hand-built `agent_started` event (built as a literal)",
+        "hand-built `agent_thinking` event (built as a literal)",
+    ] {
+        assert_eq!(text.matches(headline).count(), 1, "{headline}:\n{text}");
+    }
+    assert!(text.contains("╰── reaches every connected user"), "{text}");
+    assert!(text.contains("╰── the bridge never sees this event"), "{text}");
+    // The event named in a label takes the article its sound needs.
+    assert!(text.contains("╰── an `agent_thinking` event"), "{text}");
+    let missing = "fn f(m: &Manager) {\n    m.send_to_user(\"u\", serde_json::json!({ \"type\": \"agent_completed\", \"final_response\": null }));\n    m.send_to_user(\"u\", serde_json::json!({ \"type\": \"tool_completed\", \"tool_name\": \"t\" }));\n}\n";
+    let dir = project(&[("src/lib.rs", missing)]);
+    let text = stdout(&run(&["check", "--color", "never", "--select", "event-missing-field"], dir.path()));
+    assert!(text.contains("╰── an `agent_completed` event"), "{text}");
+    assert!(text.contains("╰── a `tool_completed` event"), "{text}");
+    assert!(!text.contains("a `agent_completed`"), "{text}");
+}

@@ -277,6 +277,10 @@ pub struct RuleDef {
     pub message: String,
     /// What to do instead.
     pub help: String,
+    /// The note at a finding's main span in the human report: something the message does not
+    /// already say (without it, the span is underlined only).
+    #[serde(default)]
+    pub label: Option<String>,
     /// Shared lists (`rules/lists.toml`) the rule reads.
     #[serde(default)]
     pub shared_lists: Vec<String>,
@@ -472,6 +476,21 @@ fn edit_distance(a: &str, b: &str) -> usize {
         }
     }
     row[b.len()]
+}
+
+/// The indefinite article for `word` by its sound: `an agent_completed`, `a tool_completed`,
+/// `a user_message`, `an hour`.
+pub fn article(word: &str) -> &'static str {
+    let w = word.trim_start_matches(|c: char| !c.is_alphanumeric()).to_ascii_lowercase();
+    const YOU_OR_W: &[&str] = &["uni", "use", "usu", "uti", "ure", "uri", "eu", "ewe", "one", "once"];
+    const SILENT_H: &[&str] = &["hour", "honest", "honor", "honour", "heir"];
+    if YOU_OR_W.iter().any(|p| w.starts_with(p)) {
+        "a"
+    } else if SILENT_H.iter().any(|p| w.starts_with(p)) || w.starts_with(['a', 'e', 'i', 'o', 'u']) {
+        "an"
+    } else {
+        "a"
+    }
 }
 
 /// A name list of a rule, as configured for a run.
@@ -803,6 +822,22 @@ mod tests {
             "there is no rule `user-emiter-call`; did you mean `user-emitter-call`?"
         );
         assert_eq!(unknown_rule("zzz", ids), "there is no rule `zzz`");
+    }
+
+    #[test]
+    fn the_article_follows_the_sound_of_the_next_word() {
+        for (word, a) in [
+            ("agent_completed", "an"),
+            ("agent_started", "an"),
+            ("tool_completed", "a"),
+            ("user_message", "a"),
+            ("error_raised", "an"),
+            ("plan_updated", "a"),
+            ("hour", "an"),
+            ("`item`", "an"),
+        ] {
+            assert_eq!(article(word), a, "{word}");
+        }
     }
 
     const HEAD: &str = "id = \"x\"\nlevel = \"warn\"\nsummary = \"s\"\nmessage = \"m\"\nhelp = \"h\"\n";
