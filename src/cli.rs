@@ -145,7 +145,8 @@ struct CheckArgs {
     /// Parse every file, not only those holding a string some active rule needs.
     #[arg(long)]
     no_prefilter: bool,
-    /// Report only findings that are not in this baseline (see `baseline`).
+    /// Report only findings that are not in this baseline (see `baseline`); any of them, warnings
+    /// included, exits 1 (as with `--deny-warnings`).
     #[arg(long, value_name = "FILE")]
     baseline: Option<PathBuf>,
     /// With `--baseline`: remove the findings that are gone from it (it never grows).
@@ -378,8 +379,11 @@ fn check(args: CheckArgs, cwd: &Path) -> ExitCode {
     if let Some(bug) = reports.iter().find(|r| r.internal_error) {
         return fail(format!("linting {} failed on a bug of the linter (see its finding)", bug.rel));
     }
+    // With a baseline every finding it does not hold is new, whatever its level: the ratchet
+    // fails on it.
+    let deny_warnings = args.deny_warnings || args.baseline.is_some();
     let findings = reports.iter().flat_map(|r| &r.findings);
-    let failing = findings.into_iter().any(|f| f.severity == Severity::Error || args.deny_warnings);
+    let failing = findings.into_iter().any(|f| f.severity == Severity::Error || deny_warnings);
     if failing && !args.exit_zero {
         ExitCode::from(1)
     } else {
