@@ -336,12 +336,15 @@ fn check(args: CheckArgs, cwd: &Path) -> ExitCode {
         Color::Auto => std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none(),
     };
     let mut reports = reports;
+    let mut baselined = 0;
     if let Some(file) = &args.baseline {
         let baseline = match Baseline::load(file) {
             Ok(b) => b,
             Err(e) => return fail(e),
         };
+        let before: usize = reports.iter().map(|r| r.findings.len()).sum();
         let gone = baseline.filter(&mut reports);
+        baselined = before - reports.iter().map(|r| r.findings.len()).sum::<usize>();
         let paid: usize = gone.iter().map(|(_, n)| n).sum();
         if args.update_baseline && paid > 0 {
             if let Err(e) = baseline.shrunk(&gone).save(file) {
@@ -369,8 +372,12 @@ fn check(args: CheckArgs, cwd: &Path) -> ExitCode {
     }
     let mut out = report::render(&reports, args.format, color, &cx);
     if args.format == Format::Human {
-        out.push_str(&report::summary(&reports, files));
+        out.push_str(&report::summary(&reports, files, args.baseline.as_ref().map(|_| baselined)));
         out.push('\n');
+    } else if args.baseline.is_some() && matches!(args.format, Format::Short | Format::Github | Format::Cargo)
+    {
+        // Formats whose standard output is findings only say it on standard error.
+        eprintln!("{}", report::baselined(baselined));
     }
     let mut stdout = std::io::stdout().lock();
     if stdout.write_all(out.as_bytes()).and_then(|()| stdout.flush()).is_err() {

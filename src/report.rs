@@ -177,13 +177,25 @@ pub fn to_json(f: &Finding) -> serde_json::Value {
     })
 }
 
-/// The closing summary line of a human report.
-pub fn summary(reports: &[FileReport], files: usize) -> String {
+/// The closing summary line of a human report; `held`: with a baseline, how many findings
+/// it held back.
+pub fn summary(reports: &[FileReport], files: usize, held: Option<usize>) -> String {
     let errors = reports.iter().flat_map(|r| &r.findings).filter(|f| f.severity == Severity::Error).count();
     let warnings =
         reports.iter().flat_map(|r| &r.findings).filter(|f| f.severity == Severity::Warning).count();
     let plural = |n: usize, word: &str| if n == 1 { format!("{n} {word}") } else { format!("{n} {word}s") };
-    format!("{}, {} in {}", plural(errors, "error"), plural(warnings, "warning"), plural(files, "file"))
+    let line =
+        format!("{}, {} in {}", plural(errors, "error"), plural(warnings, "warning"), plural(files, "file"));
+    match held {
+        Some(n) => format!("{line}; {}", baselined(n)),
+        None => line,
+    }
+}
+
+/// `3 findings in the baseline not shown`.
+pub fn baselined(n: usize) -> String {
+    let findings = if n == 1 { "finding" } else { "findings" };
+    format!("{n} {findings} in the baseline not shown")
 }
 
 /// Escapes a workflow-command message (`%`, CR, LF).

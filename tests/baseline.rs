@@ -133,3 +133,24 @@ fn the_documented_ratchet_fails_on_a_new_warning_and_passes_an_unchanged_project
     let plain = run(&["check", "--select", "user-emitter-call"], p);
     assert_eq!(plain.status.code(), Some(0), "{}", short(&plain));
 }
+
+#[test]
+fn the_summary_says_how_many_findings_the_baseline_held_back() {
+    let dir = project(BEFORE);
+    let p = dir.path();
+    run(&["baseline"], p);
+    let human = run(&["check", "--baseline", "agent-events-baseline.json"], p);
+    assert_eq!(short(&human), "0 errors, 0 warnings in 1 file; 2 findings in the baseline not shown\n");
+    let out = run(&["check", "--format", "short", "--baseline", "agent-events-baseline.json"], p);
+    assert_eq!(short(&out), "");
+    assert_eq!(String::from_utf8_lossy(&out.stderr), "2 findings in the baseline not shown\n");
+    // JSON and SARIF keep their contracts: the new findings only, nothing else on stdout.
+    let json = run(&["check", "--format", "json", "--baseline", "agent-events-baseline.json"], p);
+    assert_eq!(short(&json), "[]\n");
+    let sarif = run(&["check", "--format", "sarif", "--baseline", "agent-events-baseline.json"], p);
+    let sarif: serde_json::Value = serde_json::from_slice(&sarif.stdout).unwrap();
+    assert_eq!(sarif["runs"][0]["results"], serde_json::json!([]));
+    // Without a baseline, the summary is as before.
+    let plain = run(&["check", "--select", "user-emitter-call"], p);
+    assert_eq!(short(&plain), "0 errors, 0 warnings in 1 file\n");
+}
