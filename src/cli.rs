@@ -429,6 +429,16 @@ fn fix(args: FixArgs, cwd: &Path) -> ExitCode {
             plan.unsettled.join(", ")
         ));
     }
+    if plan.unsafe_left > 0 {
+        // Not applied, and not shown: say so, and how to have them.
+        let how = if args.diff { "fix --diff --unsafe-fixes" } else { "fix --unsafe-fixes" };
+        eprintln!(
+            "{} unsafe fix(es) not {}: run `{} {how}` to include them (review the result)",
+            plan.unsafe_left,
+            if args.diff { "shown" } else { "applied" },
+            program()
+        );
+    }
     if args.diff {
         print!("{}", fixer::diff(&plan));
         return ExitCode::SUCCESS;
