@@ -27,7 +27,7 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Lints files and folders (default: the current folder).
+    /// Lints files and folders (default: the whole project, from its root).
     Check(CheckArgs),
     /// Lists the rules with their levels.
     Rules {
@@ -269,7 +269,7 @@ fn discovered(root: &Path, paths: &[PathBuf], config: &Config) -> Result<Vec<Tar
     Ok(targets)
 }
 
-/// The root, the configuration and the files under `paths` (default: the current folder).
+/// The root, the configuration and the files under `paths` (default: the whole project).
 fn project(
     paths: &[PathBuf],
     config: Option<&Path>,
@@ -278,9 +278,33 @@ fn project(
 ) -> Result<(PathBuf, Config, Vec<Target>), ExitCode> {
     let first = paths.first().cloned().unwrap_or_else(|| PathBuf::from("."));
     let (root, config) = setup(first, config, &[], &[], lang, cwd)?;
-    let paths = if paths.is_empty() { vec![PathBuf::from(".")] } else { paths.to_vec() };
-    let targets = discovered(&root, &paths, &config)?;
+    let targets = discovered(&root, &given_or_root(paths, &root), &config)?;
+    if targets.is_empty() {
+        eprintln!("warning: {}", nothing_to_lint(&config, paths, &root));
+    }
     Ok((root, config, targets))
+}
+
+/// The paths given on the command line, or else the whole project: its root, wherever in it the
+/// linter runs (as cargo does).
+fn given_or_root(paths: &[PathBuf], root: &Path) -> Vec<PathBuf> {
+    if paths.is_empty() {
+        vec![root.to_owned()]
+    } else {
+        paths.to_vec()
+    }
+}
+
+/// `no Rust or Python files to lint in src/gen`: what a run that found no file says.
+fn nothing_to_lint(config: &Config, paths: &[PathBuf], root: &Path) -> String {
+    let langs: Vec<&str> =
+        Lang::ALL.into_iter().filter(|l| config.lints(*l)).map(|l| l.spec().display).collect();
+    let places: Vec<String> = if paths.is_empty() {
+        vec![root.display().to_string()]
+    } else {
+        paths.iter().map(|p| p.display().to_string()).collect()
+    };
+    format!("no {} files to lint in {}", langs.join(" or "), places.join(", "))
 }
 
 fn check(args: CheckArgs, cwd: &Path) -> ExitCode {
@@ -322,11 +346,14 @@ fn check(args: CheckArgs, cwd: &Path) -> ExitCode {
             (vec![crate::lint::on_worker_stack(|| linter.lint_bytes(&rel, &module, &bytes))], 1)
         }
         None => {
-            let paths = if args.paths.is_empty() { vec![PathBuf::from(".")] } else { args.paths.clone() };
+            let paths = given_or_root(&args.paths, &root);
             let targets = match discovered(&root, &paths, &config) {
                 Ok(targets) => targets,
                 Err(code) => return code,
             };
+            if targets.is_empty() {
+                eprintln!("warning: {}", nothing_to_lint(&config, &args.paths, &root));
+            }
             (linter.run(&targets), targets.len())
         }
     };
@@ -371,7 +398,7 @@ fn check(args: CheckArgs, cwd: &Path) -> ExitCode {
         }
     }
     let mut out = report::render(&reports, args.format, color, &cx);
-    if args.format == Format::Human {
+    if args.format == Format::Human && files > 0 {
         out.push_str(&report::summary(&reports, files, args.baseline.as_ref().map(|_| baselined)));
         out.push('\n');
     } else if args.baseline.is_some() && matches!(args.format, Format::Short | Format::Github | Format::Cargo)
@@ -412,11 +439,13 @@ fn fix(args: FixArgs, cwd: &Path) -> ExitCode {
             Err(e) => return fail(format!("cannot restore the journal of an interrupted fix: {e}")),
         }
     }
-    let paths = if args.paths.is_empty() { vec![PathBuf::from(".")] } else { args.paths.clone() };
-    let targets = match discovered(&root, &paths, &config) {
+    let targets = match discovered(&root, &given_or_root(&args.paths, &root), &config) {
         Ok(targets) => targets,
         Err(code) => return code,
     };
+    if targets.is_empty() {
+        eprintln!("warning: {}", nothing_to_lint(&config, &args.paths, &root));
+    }
     let linter = Linter::new(&config);
     let plan = crate::lint::on_worker_stack(|| fixer::plan(&linter, &targets, args.unsafe_fixes));
     for (rel, why) in &plan.refused {

@@ -417,3 +417,50 @@ fn each_finding_says_its_headline_once_and_labels_say_something_else() {
     assert!(text.contains("╰── a `tool_completed` event"), "{text}");
     assert!(!text.contains("a `agent_completed`"), "{text}");
 }
+
+#[test]
+fn without_a_path_the_whole_project_is_linted_from_any_folder_in_it() {
+    let dir = project(&[("src/lib.rs", LEGACY), ("src/agents/mod.rs", "pub fn quiet() {}\n")]);
+    let sub = dir.path().join("src/agents");
+    let from_root = run(&["check", "--format", "short"], dir.path());
+    let from_sub = run(&["check", "--format", "short"], &sub);
+    assert_eq!(from_sub.status.code(), Some(1));
+    assert_eq!(stdout(&from_sub), stdout(&from_root));
+    assert_eq!(stdout(&from_sub).lines().count(), 3, "{}", stdout(&from_sub));
+    let human = run(&["check"], &sub);
+    assert!(stdout(&human).trim_end().ends_with("1 error, 2 warnings in 2 files"), "{}", stdout(&human));
+    // A path still narrows the run, relative to the current folder.
+    let here = run(&["check", "."], &sub);
+    assert_eq!((here.status.code(), stdout(&here).trim()), (Some(0), "0 errors, 0 warnings in 1 file"));
+    // `baseline` and `stats` take the whole project too.
+    assert!(run(&["baseline"], &sub).status.success());
+    let written = std::fs::read_to_string(dir.path().join("agent-events-baseline.json")).unwrap();
+    assert_eq!(written.matches("\"count\"").count(), 3, "{written}");
+    let stats = run(&["stats", "--format", "json"], &sub);
+    let stats: serde_json::Value = serde_json::from_slice(&stats.stdout).unwrap();
+    assert!(stats.to_string().contains("src/lib.rs"), "{stats}");
+}
+
+#[test]
+fn a_run_with_nothing_to_lint_says_so_and_exits_0() {
+    let dir = project(&[("gen/notes.txt", "nothing here\n"), ("README.md", "# app\n")]);
+    let out = run(&["check"], dir.path());
+    assert_eq!(out.status.code(), Some(0));
+    assert_eq!(stdout(&out), "", "no `0 errors, 0 warnings in 0 files`");
+    let root = dir.path().canonicalize().unwrap();
+    assert_eq!(stderr(&out), format!("warning: no Rust or Python files to lint in {}\n", root.display()));
+    let out = run(&["check", "gen", "--format", "short"], dir.path());
+    assert_eq!(
+        (out.status.code(), stderr(&out).as_str()),
+        (Some(0), "warning: no Rust or Python files to lint in gen\n")
+    );
+    let out = run(&["check", "--format", "json"], dir.path());
+    assert_eq!(json(&out), Vec::<serde_json::Value>::new());
+    write(dir.path(), "src/lib.rs", LEGACY);
+    let out = run(&["check", "--lang", "python"], dir.path());
+    assert_eq!(out.status.code(), Some(0));
+    assert!(stderr(&out).starts_with("warning: no Python files to lint in "), "{}", stderr(&out));
+    let out = run(&["check", "--format", "short"], dir.path());
+    assert_eq!(out.status.code(), Some(1));
+    assert!(!stderr(&out).contains("no Rust"), "{}", stderr(&out));
+}
