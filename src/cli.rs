@@ -27,7 +27,7 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Lints files and folders (default: the current folder).
+    /// Lints files and folders (default: the whole project, from its root).
     Check(CheckArgs),
     /// Lists the rules with their levels.
     Rules {
@@ -148,7 +148,8 @@ struct CheckArgs {
     /// Parse every file, not only those holding a string some active rule needs.
     #[arg(long)]
     no_prefilter: bool,
-    /// Report only findings that are not in this baseline (see `baseline`).
+    /// Report only findings that are not in this baseline (see `baseline`); any of them, warnings
+    /// included, exits 1 (as with `--deny-warnings`).
     #[arg(long, value_name = "FILE")]
     baseline: Option<PathBuf>,
     /// With `--baseline`: remove the findings that are gone from it (it never grows).
@@ -244,9 +245,11 @@ fn setup(
         eprintln!("warning: {warning}");
     }
     let known: BTreeSet<String> = config.levels.keys().cloned().collect();
-    for id in select.iter().chain(ignore) {
+    for (flag, id) in select.iter().map(|id| ("--select", id)).chain(ignore.iter().map(|id| ("--ignore", id)))
+    {
         if !known.contains(id) {
-            return Err(fail(format!("there is no rule `{id}` (see `{} rules`)", program())));
+            let message = crate::rules::unknown_rule(id, known.iter().map(String::as_str));
+            return Err(fail(format!("`{flag}`: {message} (the rules: `{} rules`)", program())));
         }
     }
     for id in &known {
@@ -270,7 +273,7 @@ fn discovered(root: &Path, paths: &[PathBuf], config: &Config) -> Result<Vec<Tar
     Ok(targets)
 }
 
-/// The root, the configuration and the files under `paths` (default: the current folder).
+/// The root, the configuration and the files under `paths` (default: the whole project).
 fn project(
     paths: &[PathBuf],
     config: Option<&Path>,
@@ -279,9 +282,33 @@ fn project(
 ) -> Result<(PathBuf, Config, Vec<Target>), ExitCode> {
     let first = paths.first().cloned().unwrap_or_else(|| PathBuf::from("."));
     let (root, config) = setup(first, config, &[], &[], lang, cwd)?;
-    let paths = if paths.is_empty() { vec![PathBuf::from(".")] } else { paths.to_vec() };
-    let targets = discovered(&root, &paths, &config)?;
+    let targets = discovered(&root, &given_or_root(paths, &root), &config)?;
+    if targets.is_empty() {
+        eprintln!("warning: {}", nothing_to_lint(&config, paths, &root));
+    }
     Ok((root, config, targets))
+}
+
+/// The paths given on the command line, or else the whole project: its root, wherever in it the
+/// linter runs (as cargo does).
+fn given_or_root(paths: &[PathBuf], root: &Path) -> Vec<PathBuf> {
+    if paths.is_empty() {
+        vec![root.to_owned()]
+    } else {
+        paths.to_vec()
+    }
+}
+
+/// `no Rust or Python files to lint in src/gen`: what a run that found no file says.
+fn nothing_to_lint(config: &Config, paths: &[PathBuf], root: &Path) -> String {
+    let langs: Vec<&str> =
+        Lang::ALL.into_iter().filter(|l| config.lints(*l)).map(|l| l.spec().display).collect();
+    let places: Vec<String> = if paths.is_empty() {
+        vec![root.display().to_string()]
+    } else {
+        paths.iter().map(|p| p.display().to_string()).collect()
+    };
+    format!("no {} files to lint in {}", langs.join(" or "), places.join(", "))
 }
 
 fn check(args: CheckArgs, cwd: &Path) -> ExitCode {
@@ -323,11 +350,14 @@ fn check(args: CheckArgs, cwd: &Path) -> ExitCode {
             (vec![crate::lint::on_worker_stack(|| linter.lint_bytes(&rel, &module, &bytes))], 1)
         }
         None => {
-            let paths = if args.paths.is_empty() { vec![PathBuf::from(".")] } else { args.paths.clone() };
+            let paths = given_or_root(&args.paths, &root);
             let targets = match discovered(&root, &paths, &config) {
                 Ok(targets) => targets,
                 Err(code) => return code,
             };
+            if targets.is_empty() {
+                eprintln!("warning: {}", nothing_to_lint(&config, &args.paths, &root));
+            }
             (linter.run(&targets), targets.len())
         }
     };
@@ -337,12 +367,15 @@ fn check(args: CheckArgs, cwd: &Path) -> ExitCode {
         Color::Auto => std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none(),
     };
     let mut reports = reports;
+    let mut baselined = 0;
     if let Some(file) = &args.baseline {
         let baseline = match Baseline::load(file) {
             Ok(b) => b,
             Err(e) => return fail(e),
         };
+        let before: usize = reports.iter().map(|r| r.findings.len()).sum();
         let gone = baseline.filter(&mut reports);
+        baselined = before - reports.iter().map(|r| r.findings.len()).sum::<usize>();
         let paid: usize = gone.iter().map(|(_, n)| n).sum();
         if args.update_baseline && paid > 0 {
             if let Err(e) = baseline.shrunk(&gone).save(file) {
@@ -369,9 +402,13 @@ fn check(args: CheckArgs, cwd: &Path) -> ExitCode {
         }
     }
     let mut out = report::render(&reports, args.format, color, &cx);
-    if args.format == Format::Human {
-        out.push_str(&report::summary(&reports, files));
+    if args.format == Format::Human && files > 0 {
+        out.push_str(&report::summary(&reports, files, args.baseline.as_ref().map(|_| baselined)));
         out.push('\n');
+    } else if args.baseline.is_some() && matches!(args.format, Format::Short | Format::Github | Format::Cargo)
+    {
+        // Formats whose standard output is findings only say it on standard error.
+        eprintln!("{}", report::baselined(baselined));
     }
     let mut stdout = std::io::stdout().lock();
     if stdout.write_all(out.as_bytes()).and_then(|()| stdout.flush()).is_err() {
@@ -380,8 +417,11 @@ fn check(args: CheckArgs, cwd: &Path) -> ExitCode {
     if let Some(bug) = reports.iter().find(|r| r.internal_error) {
         return fail(format!("linting {} failed on a bug of the linter (see its finding)", bug.rel));
     }
+    // With a baseline every finding it does not hold is new, whatever its level: the ratchet
+    // fails on it.
+    let deny_warnings = args.deny_warnings || args.baseline.is_some();
     let findings = reports.iter().flat_map(|r| &r.findings);
-    let failing = findings.into_iter().any(|f| f.severity == Severity::Error || args.deny_warnings);
+    let failing = findings.into_iter().any(|f| f.severity == Severity::Error || deny_warnings);
     if failing && !args.exit_zero {
         ExitCode::from(1)
     } else {
@@ -403,11 +443,13 @@ fn fix(args: FixArgs, cwd: &Path) -> ExitCode {
             Err(e) => return fail(format!("cannot restore the journal of an interrupted fix: {e}")),
         }
     }
-    let paths = if args.paths.is_empty() { vec![PathBuf::from(".")] } else { args.paths.clone() };
-    let targets = match discovered(&root, &paths, &config) {
+    let targets = match discovered(&root, &given_or_root(&args.paths, &root), &config) {
         Ok(targets) => targets,
         Err(code) => return code,
     };
+    if targets.is_empty() {
+        eprintln!("warning: {}", nothing_to_lint(&config, &args.paths, &root));
+    }
     let linter = Linter::new(&config);
     let plan = crate::lint::on_worker_stack(|| fixer::plan(&linter, &targets, args.unsafe_fixes));
     for (rel, why) in &plan.refused {
@@ -419,6 +461,16 @@ fn fix(args: FixArgs, cwd: &Path) -> ExitCode {
             fixer::MAX_PASSES,
             plan.unsettled.join(", ")
         ));
+    }
+    if plan.unsafe_left > 0 {
+        // Not applied, and not shown: say so, and how to have them.
+        let how = if args.diff { "fix --diff --unsafe-fixes" } else { "fix --unsafe-fixes" };
+        eprintln!(
+            "{} unsafe fix(es) not {}: run `{} {how}` to include them (review the result)",
+            plan.unsafe_left,
+            if args.diff { "shown" } else { "applied" },
+            program()
+        );
     }
     if args.diff {
         print!("{}", fixer::diff(&plan));
@@ -505,7 +557,10 @@ fn explain(id: &str) -> ExitCode {
         }
         None => {
             let ids: Vec<&str> = defs.iter().map(|d| d.id.as_str()).collect();
-            fail(format!("there is no rule `{id}`; the rules are: {}", ids.join(", ")))
+            match crate::rules::closest(id, ids.iter().copied()) {
+                Some(_) => fail(crate::rules::unknown_rule(id, ids.iter().copied())),
+                None => fail(format!("there is no rule `{id}`; the rules are: {}", ids.join(", "))),
+            }
         }
     }
 }

@@ -241,7 +241,8 @@ impl Config {
             Lang::ALL.iter().map(|l| rules.iter().map(|r| r.for_lang(*l)).collect()).collect();
         for (id, table) in &raw.rules {
             let Some(index) = rules.iter().position(|r| &r.def.id == id) else {
-                return Err(err(format!("`rules.{id}`: there is no rule `{id}`")));
+                let known = rules.iter().map(|r| r.def.id.as_str());
+                return Err(err(format!("`rules.{id}`: {}", crate::rules::unknown_rule(id, known))));
             };
             for (key, value) in table {
                 let at = format!("rules.{id}.{key}");
@@ -289,7 +290,9 @@ impl Config {
         for (i, o) in raw.overrides.iter().enumerate() {
             for id in o.rules.keys() {
                 if !levels.contains_key(id) {
-                    return Err(err(format!("`overrides[{i}].rules.{id}`: there is no rule `{id}`")));
+                    let known = levels.keys().map(String::as_str);
+                    let message = crate::rules::unknown_rule(id, known);
+                    return Err(err(format!("`overrides[{i}].rules.{id}`: {message}")));
                 }
             }
             overrides.push((globset(path, &format!("overrides[{i}].paths"), &o.paths)?, o.rules.clone()));

@@ -40,6 +40,8 @@ pub struct Plan {
     pub converged: bool,
     /// Files still changing in the last pass when it did not converge.
     pub unsettled: Vec<String>,
+    /// Unsafe fixes the findings offered that were left out (without `--unsafe-fixes`).
+    pub unsafe_left: usize,
 }
 
 fn wanted(applicability: Applicability, unsafe_fixes: bool) -> bool {
@@ -53,6 +55,12 @@ pub fn plan(linter: &Linter<'_>, targets: &[Target], unsafe_fixes: bool) -> Plan
     let mut originals: BTreeMap<usize, String> = BTreeMap::new();
     let mut refused: BTreeSet<usize> = BTreeSet::new();
     let mut reports: Vec<(usize, FileReport)> = linter.run(targets).into_iter().enumerate().collect();
+    plan.unsafe_left = reports
+        .iter()
+        .flat_map(|(_, r)| &r.findings)
+        .filter_map(|f| f.fix.as_ref())
+        .filter(|f| !wanted(f.applicability, unsafe_fixes))
+        .count();
     for _ in 0..MAX_PASSES {
         let mut changed = Vec::new();
         for (i, report) in &reports {

@@ -41,6 +41,8 @@ struct Rendered<'a> {
     finding: &'a Finding,
     program: &'a str,
     source: NamedSource<Arc<str>>,
+    /// The rule's note at the main span (the title is the message).
+    label: Option<&'a str>,
 }
 
 impl fmt::Debug for Rendered<'_> {
@@ -88,8 +90,9 @@ impl Diagnostic for Rendered<'_> {
 
     fn labels(&self) -> Option<Box<dyn Iterator<Item = LabeledSpan> + '_>> {
         let f = self.finding;
+        // The title already says what is wrong: the main span gets the rule's own note, if any.
         let primary = LabeledSpan::new_primary_with_span(
-            Some(f.message.clone()),
+            self.label.map(str::to_owned),
             (f.span.start, f.span.end - f.span.start),
         );
         let others = f.labels.iter().map(|l| {
@@ -134,8 +137,9 @@ pub fn render(reports: &[FileReport], format: Format, color: bool, cx: &Context<
             let mut out = String::new();
             for (report, f) in findings {
                 let text = report.source.clone().unwrap_or_else(|| Arc::from(""));
-                let rendered =
-                    Rendered { finding: f, program: cx.program, source: NamedSource::new(&f.path, text) };
+                let label = cx.rules.iter().find(|r| r.def.id == f.rule).and_then(|r| r.def.label.as_deref());
+                let source = NamedSource::new(&f.path, text);
+                let rendered = Rendered { finding: f, program: cx.program, source, label };
                 let mut one = String::new();
                 if handler.render_report(&mut one, &rendered).is_err() {
                     one = format!("{}:{}:{}: {}\n", f.path, f.start.line, f.start.column, f.message);
@@ -173,13 +177,25 @@ pub fn to_json(f: &Finding) -> serde_json::Value {
     })
 }
 
-/// The closing summary line of a human report.
-pub fn summary(reports: &[FileReport], files: usize) -> String {
+/// The closing summary line of a human report; `held`: with a baseline, how many findings
+/// it held back.
+pub fn summary(reports: &[FileReport], files: usize, held: Option<usize>) -> String {
     let errors = reports.iter().flat_map(|r| &r.findings).filter(|f| f.severity == Severity::Error).count();
     let warnings =
         reports.iter().flat_map(|r| &r.findings).filter(|f| f.severity == Severity::Warning).count();
     let plural = |n: usize, word: &str| if n == 1 { format!("{n} {word}") } else { format!("{n} {word}s") };
-    format!("{}, {} in {}", plural(errors, "error"), plural(warnings, "warning"), plural(files, "file"))
+    let line =
+        format!("{}, {} in {}", plural(errors, "error"), plural(warnings, "warning"), plural(files, "file"));
+    match held {
+        Some(n) => format!("{line}; {}", baselined(n)),
+        None => line,
+    }
+}
+
+/// `3 findings in the baseline not shown`.
+pub fn baselined(n: usize) -> String {
+    let findings = if n == 1 { "finding" } else { "findings" };
+    format!("{n} {findings} in the baseline not shown")
 }
 
 /// Escapes a workflow-command message (`%`, CR, LF).

@@ -351,3 +351,116 @@ fn schema_prints_the_json_schema() {
     let schema: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(schema["oneOf"].as_array().map(Vec::len), Some(7));
 }
+
+#[test]
+fn a_misspelt_rule_id_is_a_usage_error_with_the_nearest_rule() {
+    let dir = project(&[("src/lib.rs", LEGACY)]);
+    for flag in ["--select", "--ignore"] {
+        let out = run(&["check", flag, "direct-event-payload,unscoped-brodcast"], dir.path());
+        assert_eq!(out.status.code(), Some(2), "{flag}");
+        assert_eq!(
+            stderr(&out),
+            format!("error: `{flag}`: there is no rule `unscoped-brodcast`; did you mean `unscoped-broadcast`? (the rules: `cargo agent-events rules`)\n")
+        );
+        assert_eq!(stdout(&out), "");
+    }
+    let out = run(&["fix", "--select", "unused-supression"], dir.path());
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("did you mean `unused-suppression`?"), "{}", stderr(&out));
+    // Nothing near: no guess.
+    let out = run(&["check", "--select", "no-such-rule"], dir.path());
+    assert!(!stderr(&out).contains("did you mean"), "{}", stderr(&out));
+    let out = run(&["explain", "unpaired-tool-evnet"], dir.path());
+    assert_eq!(out.status.code(), Some(2));
+    assert_eq!(
+        stderr(&out),
+        "error: there is no rule `unpaired-tool-evnet`; did you mean `unpaired-tool-event`?\n"
+    );
+    // The configuration's rule ids are checked the same way.
+    write(dir.path(), "agent-events.toml", "[rules.user-emiter-call]\nlevel = \"deny\"\n");
+    let out = run(&["check"], dir.path());
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains("`rules.user-emiter-call`: there is no rule `user-emiter-call`; did you mean `user-emitter-call`?"),
+        "{}",
+        stderr(&out)
+    );
+    write(
+        dir.path(),
+        "agent-events.toml",
+        "[[overrides]]\npaths = [\"tests\"]\nrules = { direct-event-paylaod = \"allow\" }\n",
+    );
+    let out = run(&["check"], dir.path());
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("did you mean `direct-event-payload`?"), "{}", stderr(&out));
+}
+
+#[test]
+fn each_finding_says_its_headline_once_and_labels_say_something_else() {
+    let dir = project(&[("src/lib.rs", LEGACY)]);
+    let text = stdout(&run(&["check", "--color", "never"], dir.path()));
+    for headline in [
+        "`agent_thinking` event sent to every user through `broadcast`",
+        "hand-built `agent_started` event (built as a literal)",
+        "hand-built `agent_thinking` event (built as a literal)",
+    ] {
+        assert_eq!(text.matches(headline).count(), 1, "{headline}:\n{text}");
+    }
+    assert!(text.contains("╰── reaches every connected user"), "{text}");
+    assert!(text.contains("╰── the bridge never sees this event"), "{text}");
+    // The event named in a label takes the article its sound needs.
+    assert!(text.contains("╰── an `agent_thinking` event"), "{text}");
+    let missing = "fn f(m: &Manager) {\n    m.send_to_user(\"u\", serde_json::json!({ \"type\": \"agent_completed\", \"final_response\": null }));\n    m.send_to_user(\"u\", serde_json::json!({ \"type\": \"tool_completed\", \"tool_name\": \"t\" }));\n}\n";
+    let dir = project(&[("src/lib.rs", missing)]);
+    let text = stdout(&run(&["check", "--color", "never", "--select", "event-missing-field"], dir.path()));
+    assert!(text.contains("╰── an `agent_completed` event"), "{text}");
+    assert!(text.contains("╰── a `tool_completed` event"), "{text}");
+    assert!(!text.contains("a `agent_completed`"), "{text}");
+}
+
+#[test]
+fn without_a_path_the_whole_project_is_linted_from_any_folder_in_it() {
+    let dir = project(&[("src/lib.rs", LEGACY), ("src/agents/mod.rs", "pub fn quiet() {}\n")]);
+    let sub = dir.path().join("src/agents");
+    let from_root = run(&["check", "--format", "short"], dir.path());
+    let from_sub = run(&["check", "--format", "short"], &sub);
+    assert_eq!(from_sub.status.code(), Some(1));
+    assert_eq!(stdout(&from_sub), stdout(&from_root));
+    assert_eq!(stdout(&from_sub).lines().count(), 3, "{}", stdout(&from_sub));
+    let human = run(&["check"], &sub);
+    assert!(stdout(&human).trim_end().ends_with("1 error, 2 warnings in 2 files"), "{}", stdout(&human));
+    // A path still narrows the run, relative to the current folder.
+    let here = run(&["check", "."], &sub);
+    assert_eq!((here.status.code(), stdout(&here).trim()), (Some(0), "0 errors, 0 warnings in 1 file"));
+    // `baseline` and `stats` take the whole project too.
+    assert!(run(&["baseline"], &sub).status.success());
+    let written = std::fs::read_to_string(dir.path().join("agent-events-baseline.json")).unwrap();
+    assert_eq!(written.matches("\"count\"").count(), 3, "{written}");
+    let stats = run(&["stats", "--format", "json"], &sub);
+    let stats: serde_json::Value = serde_json::from_slice(&stats.stdout).unwrap();
+    assert!(stats.to_string().contains("src/lib.rs"), "{stats}");
+}
+
+#[test]
+fn a_run_with_nothing_to_lint_says_so_and_exits_0() {
+    let dir = project(&[("gen/notes.txt", "nothing here\n"), ("README.md", "# app\n")]);
+    let out = run(&["check"], dir.path());
+    assert_eq!(out.status.code(), Some(0));
+    assert_eq!(stdout(&out), "", "no `0 errors, 0 warnings in 0 files`");
+    let root = dir.path().canonicalize().unwrap();
+    assert_eq!(stderr(&out), format!("warning: no Rust or Python files to lint in {}\n", root.display()));
+    let out = run(&["check", "gen", "--format", "short"], dir.path());
+    assert_eq!(
+        (out.status.code(), stderr(&out).as_str()),
+        (Some(0), "warning: no Rust or Python files to lint in gen\n")
+    );
+    let out = run(&["check", "--format", "json"], dir.path());
+    assert_eq!(json(&out), Vec::<serde_json::Value>::new());
+    write(dir.path(), "src/lib.rs", LEGACY);
+    let out = run(&["check", "--lang", "python"], dir.path());
+    assert_eq!(out.status.code(), Some(0));
+    assert!(stderr(&out).starts_with("warning: no Python files to lint in "), "{}", stderr(&out));
+    let out = run(&["check", "--format", "short"], dir.path());
+    assert_eq!(out.status.code(), Some(1));
+    assert!(!stderr(&out).contains("no Rust"), "{}", stderr(&out));
+}

@@ -216,3 +216,28 @@ fn expected_events() {
         .unwrap();
     assert!(check.status.success(), "{fixed}\n{}", String::from_utf8_lossy(&check.stderr));
 }
+
+#[test]
+fn diff_with_only_unsafe_fixes_says_how_many_and_how_to_see_them() {
+    // A `json!` event missing its required field: the placeholder fix is unsafe.
+    let src = "fn f(m: &Manager) {\n    m.send_to_user(\"u\", serde_json::json!({ \"type\": \"agent_thinking\" }));\n}\n";
+    let dir = project("", &[("src/lib.rs", src.as_bytes())]);
+    let out = run(&["fix", "--diff"], dir.path());
+    let (stdout, stderr) = text(&out);
+    assert_eq!((out.status.code(), stdout.as_str()), (Some(0), ""), "{stderr}");
+    assert_eq!(
+        stderr.trim(),
+        "1 unsafe fix(es) not shown: run `cargo agent-events fix --diff --unsafe-fixes` to include them (review the result)"
+    );
+    let out = run(&["fix", "--diff", "--unsafe-fixes"], dir.path());
+    let (stdout, stderr) = text(&out);
+    assert!(stdout.contains("+") && stdout.contains("\"thought\""), "{stdout}");
+    assert!(!stderr.contains("unsafe fix"), "{stderr}");
+    let out = run(&["fix"], dir.path());
+    let (_, stderr) = text(&out);
+    assert!(
+        stderr.contains("1 unsafe fix(es) not applied: run `cargo agent-events fix --unsafe-fixes`"),
+        "{stderr}"
+    );
+    assert_eq!(read(dir.path(), "src/lib.rs"), src, "nothing written");
+}

@@ -15,7 +15,7 @@ pub fn check(cx: &Cx<'_>, hits: &mut Vec<Hit>) {
                 Hit::at(call.name_span)
                     .arg("event", event.as_str())
                     .arg("method", call.name.as_str())
-                    .label(span, format!("a `{event}` event")),
+                    .label(span, format!("{} `{event}` event", super::article(event.as_str()))),
             );
         }
     }

@@ -47,7 +47,7 @@ pub fn check(cx: &Cx<'_>, hits: &mut Vec<Hit>) {
             hit.arg("event", event.as_str())
                 .arg("fields", missing.join(", "))
                 .arg("noun", noun)
-                .label(type_span, format!("a `{event}` event")),
+                .label(type_span, format!("{} `{event}` event", super::article(event.as_str()))),
         );
     }
 }

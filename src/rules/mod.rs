@@ -277,6 +277,10 @@ pub struct RuleDef {
     pub message: String,
     /// What to do instead.
     pub help: String,
+    /// The note at a finding's main span in the human report: something the message does not
+    /// already say (without it, the span is underlined only).
+    #[serde(default)]
+    pub label: Option<String>,
     /// Shared lists (`rules/lists.toml`) the rule reads.
     #[serde(default)]
     pub shared_lists: Vec<String>,
@@ -433,6 +437,60 @@ pub fn builtin_defs() -> Vec<RuleDef> {
             RuleDef::parse(text, &shared).unwrap_or_else(|e| panic!("rules/{id}.toml is invalid: {e}"))
         })
         .collect()
+}
+
+/// `there is no rule `{id}``, with the closest known id when one is near enough to be a typo:
+/// `; did you mean `unpaired-tool-event`?`.
+pub fn unknown_rule<'a>(id: &str, known: impl IntoIterator<Item = &'a str>) -> String {
+    match closest(id, known) {
+        Some(near) => format!("there is no rule `{id}`; did you mean `{near}`?"),
+        None => format!("there is no rule `{id}`"),
+    }
+}
+
+/// The candidate nearest to `word` by edit distance, if within a third of its length (at least
+/// 2 edits); ties go to the first candidate.
+pub fn closest<'a>(word: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
+    let limit = (word.chars().count() / 3).max(2);
+    let mut best: Option<(usize, &str)> = None;
+    for candidate in candidates {
+        let distance = edit_distance(word, candidate);
+        if distance <= limit && best.is_none_or(|(d, _)| distance < d) {
+            best = Some((distance, candidate));
+        }
+    }
+    best.map(|(_, c)| c)
+}
+
+/// Levenshtein distance over characters.
+fn edit_distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut row: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut diagonal = row[0];
+        row[0] = i + 1;
+        for (j, cb) in b.iter().enumerate() {
+            let above = row[j + 1];
+            row[j + 1] = (above + 1).min(row[j] + 1).min(diagonal + usize::from(ca != *cb));
+            diagonal = above;
+        }
+    }
+    row[b.len()]
+}
+
+/// The indefinite article for `word` by its sound: `an agent_completed`, `a tool_completed`,
+/// `a user_message`, `an hour`.
+pub fn article(word: &str) -> &'static str {
+    let w = word.trim_start_matches(|c: char| !c.is_alphanumeric()).to_ascii_lowercase();
+    const YOU_OR_W: &[&str] = &["uni", "use", "usu", "uti", "ure", "uri", "eu", "ewe", "one", "once"];
+    const SILENT_H: &[&str] = &["hour", "honest", "honor", "honour", "heir"];
+    if YOU_OR_W.iter().any(|p| w.starts_with(p)) {
+        "a"
+    } else if SILENT_H.iter().any(|p| w.starts_with(p)) || w.starts_with(['a', 'e', 'i', 'o', 'u']) {
+        "an"
+    } else {
+        "a"
+    }
 }
 
 /// A name list of a rule, as configured for a run.
@@ -750,6 +808,35 @@ mod tests {
     fn every_builtin_rule_parses_and_is_named_for_its_file() {
         for (def, (id, _)) in builtin_defs().iter().zip(BUILTIN) {
             assert_eq!(&def.id, id);
+        }
+    }
+
+    #[test]
+    fn a_misspelt_rule_id_gets_the_nearest_one() {
+        let ids = ["unpaired-tool-event", "unscoped-broadcast", "user-emitter-call"];
+        assert_eq!(closest("unpaired-tool-evnet", ids), Some("unpaired-tool-event"));
+        assert_eq!(closest("unscoped-brodcast", ids), Some("unscoped-broadcast"));
+        assert_eq!(closest("no-such-rule", ids), None);
+        assert_eq!(
+            unknown_rule("user-emiter-call", ids),
+            "there is no rule `user-emiter-call`; did you mean `user-emitter-call`?"
+        );
+        assert_eq!(unknown_rule("zzz", ids), "there is no rule `zzz`");
+    }
+
+    #[test]
+    fn the_article_follows_the_sound_of_the_next_word() {
+        for (word, a) in [
+            ("agent_completed", "an"),
+            ("agent_started", "an"),
+            ("tool_completed", "a"),
+            ("user_message", "a"),
+            ("error_raised", "an"),
+            ("plan_updated", "a"),
+            ("hour", "an"),
+            ("`item`", "an"),
+        ] {
+            assert_eq!(article(word), a, "{word}");
         }
     }
 

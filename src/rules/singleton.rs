@@ -27,7 +27,10 @@ fn find(cx: &Cx<'_>, hits: &mut Vec<Hit>) {
     let mut managers = std::collections::HashSet::new();
     for item in &facts.statics {
         if let Some(ty) = item.type_name.as_deref().filter(|t| rule.listed("manager-types", t)) {
-            hits.push(Hit::at(item.name_span).arg("what", format!("static `{}` holds a `{ty}`", item.name)));
+            hits.push(
+                Hit::at(item.name_span)
+                    .arg("what", format!("static `{}` holds {} `{ty}`", item.name, super::article(ty))),
+            );
             // Uses are followed for names in upper case (`SHARED_MANAGER`), which a local name
             // does not shadow by convention.
             if item.name.chars().all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '_') {
