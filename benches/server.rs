@@ -14,11 +14,20 @@ use std::time::{Duration, Instant};
 use client::{uri, Client};
 use serde_json::json;
 
-/// A legacy-looking file of about `lines` lines: functions that send hand-built events.
-fn python_file(lines: usize) -> String {
+/// A legacy-looking file of about `lines` lines: functions of which one in `every` sends
+/// hand-built events (two each); the others compute.
+fn python_file(lines: usize, every: usize) -> String {
     let mut text = String::from("import json\n\n\n");
     let mut i = 0;
     while text.lines().count() < lines {
+        if i % every != 0 {
+            text.push_str(&format!(
+                "def helper_{i}(data):\n    total = sum(d['n'] for d in data)  # padding\n    \
+                 if total > {i}:\n        total -= {i}\n    return json.dumps({{\"step\": {i}, \"total\": total}})\n\n\n"
+            ));
+            i += 1;
+            continue;
+        }
         text.push_str(&format!(
             "async def step_{i}(manager, user_id, data):\n    \
              total = sum(d['n'] for d in data)  # padding\n    \
@@ -32,10 +41,18 @@ fn python_file(lines: usize) -> String {
     text
 }
 
-fn rust_file(lines: usize) -> String {
+fn rust_file(lines: usize, every: usize) -> String {
     let mut text = String::from("use serde_json::json;\n\n");
     let mut i = 0;
     while text.lines().count() < lines {
+        if i % every != 0 {
+            text.push_str(&format!(
+                "pub fn helper_{i}(data: &[u64]) -> u64 {{\n    let total: u64 = data.iter().sum();\n    \
+                 if total > {i} {{\n        return total - {i};\n    }}\n    total\n}}\n\n"
+            ));
+            i += 1;
+            continue;
+        }
         text.push_str(&format!(
             "pub async fn step_{i}(ws: &Ws, user_id: &str, data: &[u64]) -> u64 {{\n    \
              let total: u64 = data.iter().sum();\n    \
@@ -68,12 +85,14 @@ fn run(language: &str, file: &str, text: &str, edits: usize) {
     let dir = tempfile::tempdir().unwrap();
     let root = dir.path().canonicalize().unwrap();
     std::fs::write(root.join("agent-events.toml"), "").unwrap();
+    std::fs::create_dir_all(root.join(file).parent().unwrap()).unwrap();
     std::fs::write(root.join(file), text).unwrap();
     let binary = Path::new(env!("CARGO_BIN_EXE_cargo-agent-events"));
     let (mut client, _) = Client::start(binary, &root, json!({}));
     let pid = client.child.id();
     let doc = uri(&root.join(file));
-    client.open(&doc, language, 0, text);
+    let language_id = language.split(',').next().unwrap_or(language);
+    client.open(&doc, language_id, 0, text);
     let first = client.diagnostics(&doc, Some(0)).len();
     let line_count = text.lines().count();
     let mut latencies = Vec::with_capacity(edits);
@@ -139,6 +158,10 @@ fn main() {
         return;
     }
     let edits: usize = std::env::var("SERVER_BENCH_EDITS").ok().and_then(|n| n.parse().ok()).unwrap_or(1000);
-    run("python", "app.py", &python_file(2000), edits);
-    run("rust", "src/lib.rs", &rust_file(2000), edits);
+    // Typical: one function in ten sends events. Dense: every function does (the worst case a
+    // legacy file could be).
+    for (density, every) in [("typical", 10), ("dense", 1)] {
+        run(&format!("python, {density}"), "app.py", &python_file(2000, every), edits);
+        run(&format!("rust, {density}"), "src/lib.rs", &rust_file(2000, every), edits);
+    }
 }

@@ -28,7 +28,7 @@ use lsp_types::request::{self as req, Request as _};
 use lsp_types::{
     CodeActionKind, CodeActionOptions, CodeActionProviderCapability, Diagnostic, DiagnosticSeverity,
     DidChangeWatchedFilesRegistrationOptions, FileSystemWatcher, GlobPattern, HoverProviderCapability,
-    InitializeParams, MessageType, Position, PublishDiagnosticsParams, Range, Registration,
+    InitializeParams, MessageType, Position, Range, Registration,
     RegistrationParams, SaveOptions, ServerCapabilities, TextDocumentSyncCapability, TextDocumentSyncKind,
     TextDocumentSyncOptions, TextDocumentSyncSaveOptions, Uri,
 };
@@ -302,7 +302,13 @@ impl Server<'_> {
     }
 
     fn publish(&self, uri: Uri, diagnostics: Vec<Diagnostic>, version: Option<i32>) {
-        let params = PublishDiagnosticsParams { uri, diagnostics, version };
+        self.publish_ref(&uri, &diagnostics, version);
+    }
+
+    /// Publishes without copying the diagnostics (an open document keeps them for its code
+    /// actions and hover).
+    fn publish_ref(&self, uri: &Uri, diagnostics: &[Diagnostic], version: Option<i32>) {
+        let params = serde_json::json!({ "uri": uri, "diagnostics": diagnostics, "version": version });
         self.send(Notification::new(notif::PublishDiagnostics::METHOD.to_owned(), params));
     }
 
@@ -444,8 +450,10 @@ impl Server<'_> {
                             .iter()
                             .map(|f| convert::diagnostic(f, &uri, &lines, self.encoding))
                             .collect();
-                        doc.linted = Some((version, findings, diagnostics.clone()));
-                        self.publish(uri, diagnostics, Some(version));
+                        self.publish_ref(&uri, &diagnostics, Some(version));
+                        if let Some(doc) = self.docs.get_mut(uri.as_str()) {
+                            doc.linted = Some((version, findings, diagnostics));
+                        }
                     }
                     Err(panic) => {
                         doc.linted = None;

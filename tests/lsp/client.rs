@@ -13,6 +13,16 @@ use serde_json::{json, Value};
 /// How long the tests wait for any one answer.
 pub const PATIENCE: Duration = Duration::from_secs(30);
 
+/// What [`Client::next`] received.
+enum Incoming {
+    /// A notification, now the backlog's last entry.
+    Notification,
+    /// A request of the server's, answered.
+    Request,
+    /// A response.
+    Response(lsp_server::Response),
+}
+
 /// A running server and what it has sent that nobody read yet.
 pub struct Client {
     pub child: Child,
@@ -106,7 +116,7 @@ impl Client {
         let deadline = Instant::now() + PATIENCE;
         loop {
             match self.next(deadline) {
-                Some(Message::Response(r)) if r.id == id => {
+                Some(Incoming::Response(r)) if r.id == id => {
                     return match r.error {
                         Some(e) => Err(serde_json::to_value(e).unwrap()),
                         None => Ok(r.result.unwrap_or(Value::Null)),
@@ -118,21 +128,22 @@ impl Client {
         }
     }
 
-    /// The next message: notifications also go to the backlog; requests are answered.
-    fn next(&mut self, deadline: Instant) -> Option<Message> {
+    /// The next message: a notification goes to the backlog (its last entry); a request is
+    /// answered.
+    fn next(&mut self, deadline: Instant) -> Option<Incoming> {
         let left = deadline.saturating_duration_since(Instant::now());
         match self.incoming.recv_timeout(left) {
             Ok(Message::Notification(n)) => {
-                self.backlog.push(n.clone());
-                Some(Message::Notification(n))
+                self.backlog.push(n);
+                Some(Incoming::Notification)
             }
             Ok(Message::Request(r)) => {
                 self.server_requests.push(r.method.clone());
-                let response = lsp_server::Response::new_ok(r.id.clone(), Value::Null);
+                let response = lsp_server::Response::new_ok(r.id, Value::Null);
                 self.write(Message::Response(response));
-                Some(Message::Request(r))
+                Some(Incoming::Request)
             }
-            Ok(message) => Some(message),
+            Ok(Message::Response(r)) => Some(Incoming::Response(r)),
             Err(RecvTimeoutError::Timeout | RecvTimeoutError::Disconnected) => None,
         }
     }
@@ -146,9 +157,8 @@ impl Client {
         let deadline = Instant::now() + PATIENCE;
         loop {
             match self.next(deadline) {
-                Some(Message::Notification(n)) if wanted(&n) => {
-                    self.backlog.pop();
-                    return n;
+                Some(Incoming::Notification) if self.backlog.last().is_some_and(&wanted) => {
+                    return self.backlog.pop().expect("just pushed");
                 }
                 Some(_) => {}
                 None => panic!("no {what} within {PATIENCE:?}; received: {:#?}", self.backlog),
@@ -163,7 +173,13 @@ impl Client {
                 && n.params["uri"] == uri
                 && version.is_none_or(|v| n.params["version"] == v)
         });
-        n.params["diagnostics"].as_array().cloned().unwrap_or_default()
+        match n.params {
+            Value::Object(mut params) => match params.remove("diagnostics") {
+                Some(Value::Array(diagnostics)) => diagnostics,
+                _ => Vec::new(),
+            },
+            _ => Vec::new(),
+        }
     }
 
     /// Opens a document.
