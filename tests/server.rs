@@ -365,3 +365,17 @@ fn a_panic_while_linting_is_logged_clears_the_documents_diagnostics_and_the_sess
     assert_eq!(client.diagnostics(&app, Some(3)).len(), 2, "the next version is linted as before");
     assert!(client.shutdown().success());
 }
+
+#[test]
+fn a_closed_document_shows_the_findings_of_the_file_on_disk() {
+    let (_dir, mut client, app) = open_app();
+    client.replace(&app, 2, "print('edited, not saved')\n");
+    assert!(client.diagnostics(&app, Some(2)).is_empty());
+    client.notify("textDocument/didClose", json!({ "textDocument": { "uri": app } }));
+    let on_disk = client.wait_for("the file's diagnostics after closing", |n| {
+        n.params["uri"] == app.as_str()
+            && n.params["version"].is_null()
+            && n.params["diagnostics"].as_array().is_some_and(|d| d.len() == 2)
+    });
+    assert_eq!(on_disk.method, "textDocument/publishDiagnostics");
+}

@@ -28,9 +28,9 @@ use lsp_types::request::{self as req, Request as _};
 use lsp_types::{
     CodeActionKind, CodeActionOptions, CodeActionProviderCapability, Diagnostic, DiagnosticSeverity,
     DidChangeWatchedFilesRegistrationOptions, FileSystemWatcher, GlobPattern, HoverProviderCapability,
-    InitializeParams, MessageType, Position, Range, Registration,
-    RegistrationParams, SaveOptions, ServerCapabilities, TextDocumentSyncCapability, TextDocumentSyncKind,
-    TextDocumentSyncOptions, TextDocumentSyncSaveOptions, Uri,
+    InitializeParams, MessageType, Position, Range, Registration, RegistrationParams, SaveOptions,
+    ServerCapabilities, TextDocumentSyncCapability, TextDocumentSyncKind, TextDocumentSyncOptions,
+    TextDocumentSyncSaveOptions, Uri,
 };
 
 pub use convert::{Encoding, Lines};
@@ -384,10 +384,14 @@ impl Server<'_> {
                 let Ok(p) = serde_json::from_value::<lsp_types::DidCloseTextDocumentParams>(n.params) else {
                     return;
                 };
-                self.docs.remove(p.text_document.uri.as_str());
-                // The file on disk keeps the workspace's findings; a new workspace lint gives them.
-                self.publish(p.text_document.uri, Vec::new(), None);
-                self.lint_workspace();
+                let uri = p.text_document.uri;
+                self.docs.remove(uri.as_str());
+                // Closed, the document shows the findings of the file on disk.
+                let diagnostics = self.lint_on_disk(&uri).unwrap_or_default();
+                if !diagnostics.is_empty() {
+                    self.workspace_published.insert(uri.as_str().to_owned());
+                }
+                self.publish(uri, diagnostics, None);
             }
             notif::DidChangeWatchedFiles::METHOD => {
                 let Ok(p) = serde_json::from_value::<lsp_types::DidChangeWatchedFilesParams>(n.params) else {
@@ -595,20 +599,53 @@ impl Server<'_> {
             }
         }
         let text = Arc::clone(&doc.text);
+        let (findings, diagnostics) = self.lint_now(uri, &lintable, &text)?;
+        Some(Current { text, findings, diagnostics, lintable })
+    }
+
+    /// Lints a text now, on the large stack (a panic is logged and gives `None`).
+    fn lint_now(
+        &self,
+        uri: &Uri,
+        lintable: &Lintable,
+        text: &Arc<str>,
+    ) -> Option<(Vec<Finding>, Vec<Diagnostic>)> {
         let (linter, rel, module) =
             (Arc::clone(&lintable.linter), lintable.rel.clone(), lintable.module.clone());
-        let lint_text = Arc::clone(&text);
+        let lint_text = Arc::clone(text);
         let lint = move || linter.lint_text(&rel, &module, &lint_text).findings;
-        let findings = match &self.sync_worker {
-            Some(worker) => {
-                std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| worker.run(lint))).ok()?
+        let linted = match &self.sync_worker {
+            Some(worker) => std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| worker.run(lint))),
+            None => {
+                std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| crate::lint::on_worker_stack(lint)))
             }
-            None => crate::lint::on_worker_stack(lint),
         };
-        let lines = Lines::new(&text);
+        let findings = match linted {
+            Ok(findings) => findings,
+            Err(panic) => {
+                let message = panic_message(&*panic);
+                self.log(
+                    MessageType::ERROR,
+                    format!(
+                        "agent-events: linting {} failed (a bug in the linter; please report it): {message}",
+                        lintable.rel
+                    ),
+                );
+                return None;
+            }
+        };
+        let lines = Lines::new(text);
         let diagnostics =
             findings.iter().map(|f| convert::diagnostic(f, uri, &lines, self.encoding)).collect();
-        Some(Current { text, findings, diagnostics, lintable })
+        Some((findings, diagnostics))
+    }
+
+    /// The diagnostics of a file as it is on disk (a document just closed).
+    fn lint_on_disk(&mut self, uri: &Uri) -> Option<Vec<Diagnostic>> {
+        let path = convert::path_of(uri)?;
+        let lintable = self.projects.lintable(&path)?;
+        let text: Arc<str> = Arc::from(std::fs::read_to_string(&path).ok()?);
+        Some(self.lint_now(uri, &lintable, &text)?.1)
     }
 
     fn code_actions(&mut self, p: lsp_types::CodeActionParams) -> Vec<lsp_types::CodeActionOrCommand> {
