@@ -213,8 +213,8 @@ mod tests {
         let after = "let a = 1;\nlet b = 3; // x\n";
         let lines = Lines::new(before);
         let e = minimal_edit(before, after, &lines, Encoding::Utf16);
-        assert_eq!((e.range.start.line, e.range.start.character, e.range.end.character), (1, 8, 9));
-        assert_eq!(e.new_text, "3; // x");
+        assert_eq!((e.range.start.line, e.range.start.character, e.range.end.character), (1, 8, 10));
+        assert_eq!(e.new_text, "3; // x", "`2;` becomes `3; // x`: only the line end is shared after it");
         let same = minimal_edit(before, before, &lines, Encoding::Utf16);
         assert_eq!(
             (same.range.start, same.range.end, same.new_text.as_str()),

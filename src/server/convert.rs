@@ -86,12 +86,13 @@ impl<'t> Lines<'t> {
         let Some(&start) = self.starts.get(position.line as usize) else { return self.text.len() };
         let end = self.starts.get(position.line as usize + 1).map_or(self.text.len(), |&next| next - 1);
         let end = if end > start && self.text.as_bytes()[end - 1] == b'\r' { end - 1 } else { end };
+        let target = position.character as usize;
         let mut units = 0;
         for (i, c) in self.text[start..end].char_indices() {
-            if units >= position.character as usize {
+            units += encoding.units(c);
+            if units > target {
                 return start + i;
             }
-            units += encoding.units(c);
         }
         end
     }
@@ -115,8 +116,9 @@ fn to_u32(n: usize) -> u32 {
 /// The path of a `file:` URI (percent-decoded); `None` for any other scheme.
 pub fn path_of(uri: &Uri) -> Option<PathBuf> {
     let rest = uri.as_str().strip_prefix("file://")?;
-    // `file:///home/…` (no host) or `file://localhost/home/…`.
+    // `file:///home/…` (no host) or `file://localhost/home/…`; no query or fragment.
     let rest = rest.strip_prefix("localhost").unwrap_or(rest);
+    let rest = rest.split(['?', '#']).next().unwrap_or_default();
     let bytes = rest.as_bytes();
     let mut decoded = Vec::with_capacity(bytes.len());
     let mut i = 0;
@@ -133,9 +135,7 @@ pub fn path_of(uri: &Uri) -> Option<PathBuf> {
             }
         }
     }
-    let path = String::from_utf8(decoded).ok()?;
-    let path = path.split(['?', '#']).next().unwrap_or_default();
-    Some(PathBuf::from(path))
+    Some(PathBuf::from(String::from_utf8(decoded).ok()?))
 }
 
 /// The `file:` URI of an absolute path.
