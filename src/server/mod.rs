@@ -181,8 +181,8 @@ struct Server<'a> {
     done: Sender<Done>,
     /// Files (URIs) given diagnostics by the last workspace lint (cleared when they have none).
     workspace_published: HashSet<String>,
-    /// Configuration files (URIs) given an error diagnostic.
-    config_published: HashSet<String>,
+    /// Configuration files (URIs) given an error diagnostic, with its message.
+    config_published: HashMap<String, String>,
     /// Which workspace lint is the newest (older results are dropped).
     generation: u64,
     /// Runs the synchronous lints of code actions on a large stack.
@@ -244,7 +244,7 @@ pub fn serve(connection: &Connection) -> Result<(), Box<dyn std::error::Error + 
         queue: Arc::clone(&queue),
         done,
         workspace_published: HashSet::new(),
-        config_published: HashSet::new(),
+        config_published: HashMap::new(),
         generation: 0,
         sync_worker: crate::lint::StackWorker::start("lint-sync"),
     };
@@ -542,17 +542,21 @@ impl Server<'_> {
         let errors: Vec<ConfigError> = self.projects.errors().cloned().collect();
         let now: HashSet<String> =
             errors.iter().filter_map(|e| convert::uri_of(&e.path)).map(|u| u.as_str().to_owned()).collect();
-        for fixed in self.config_published.difference(&now) {
+        for fixed in self.config_published.keys().filter(|u| !now.contains(*u)) {
             self.publish_cleared(fixed);
         }
-        self.config_published.retain(|u| now.contains(u));
+        self.config_published.retain(|u, _| now.contains(u));
         for error in errors {
             self.publish_config_error(&error);
         }
     }
 
+    /// Shows a configuration error on its file, unless it is shown already.
     fn publish_config_error(&mut self, error: &ConfigError) {
         let Some(uri) = convert::uri_of(&error.path) else { return };
+        if self.config_published.get(uri.as_str()) == Some(&error.message) {
+            return;
+        }
         let position = config_error_position(&error.message);
         let diagnostic = Diagnostic {
             range: Range { start: position, end: position },
@@ -561,7 +565,7 @@ impl Server<'_> {
             message: format!("invalid configuration: {}", error.message.trim_end()),
             ..Diagnostic::default()
         };
-        self.config_published.insert(uri.as_str().to_owned());
+        self.config_published.insert(uri.as_str().to_owned(), error.message.clone());
         self.publish(uri, vec![diagnostic], None);
     }
 
