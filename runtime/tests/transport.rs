@@ -692,3 +692,302 @@ fn the_hub_bounds_its_users_and_never_drops_a_connected_one() {
     emit_run(&bridge, "frank", 0);
     assert_eq!((hub.buffered("erin"), hub.buffered("frank")), (0, 2));
 }
+
+// ---------------------------------------------------------------------------------------------
+// Attacks by a client holding one valid token (each failed before its fix)
+
+/// Opens a WebSocket by hand on `stream` (a client that can then write frames without ever
+/// reading), and checks the server upgraded it.
+async fn raw_upgrade(stream: &mut TcpStream, server: &Server, user: &str) {
+    let request = format!(
+        "GET /events/ws?token={} HTTP/1.1\r\nHost: {}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
+         Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n",
+        token(user),
+        server.addr
+    );
+    stream.write_all(request.as_bytes()).await.expect("handshake sent");
+    let mut head = Vec::new();
+    while !head.ends_with(b"\r\n\r\n") {
+        let mut byte = [0u8];
+        timeout(WAIT, stream.read_exact(&mut byte)).await.expect("in time").expect("handshake answer");
+        head.push(byte[0]);
+    }
+    assert!(head.starts_with(b"HTTP/1.1 101"), "{}", String::from_utf8_lossy(&head));
+}
+
+/// A masked ping frame with a 125-byte payload, as a client sends it.
+fn masked_ping() -> Vec<u8> {
+    let mask = [0x11, 0x22, 0x33, 0x44];
+    let mut frame = vec![0x89, 0x80 | 125];
+    frame.extend_from_slice(&mask);
+    frame.extend((0..125).map(|i: usize| b'p' ^ mask[i % 4]));
+    frame
+}
+
+#[tokio::test]
+async fn a_ping_flood_from_a_client_that_never_reads_is_closed() {
+    // Pings every 50 ms, and a write the client does not take within 300 ms closes it. The idle
+    // timeout is long: the flooding client is never idle.
+    let server = Server::on(
+        small_send_buffer_listener(),
+        ReplayHub::new(),
+        JwtAuthenticator::hs256(hs_secret()),
+        |b| {
+            b.heartbeat(Duration::from_millis(50))
+                .idle_timeout(Duration::from_secs(600))
+                .write_timeout(Duration::from_millis(300))
+        },
+    );
+    let socket = TcpSocket::new_v4().expect("socket");
+    socket.set_recv_buffer_size(4096).expect("receive buffer");
+    let mut stream = socket.connect(server.addr).await.expect("connect");
+    raw_upgrade(&mut stream, &server, "alice").await;
+    assert_eq!(server.state.open_connections(), 1);
+
+    // The attacker: pings as fast as the server takes them, never reading a pong.
+    let batch: Vec<u8> = std::iter::repeat_n(masked_ping(), 64).flatten().collect();
+    let flood = tokio::spawn(async move {
+        let mut sent = 0usize;
+        while stream.write_all(&batch).await.is_ok() {
+            sent += 64;
+        }
+        sent
+    });
+    // Before the fix, the flood kept the connection (and its queue of pongs) forever.
+    timeout(WAIT, server.state.drained()).await.expect("the flooding connection is closed");
+    assert_eq!(server.hub.subscriber_count("alice"), 0);
+    let sent = timeout(WAIT, flood).await.expect("the server hung up on the flood").expect("flood task");
+    assert!(sent > 64, "the flood went on for a while ({sent} pings)");
+}
+
+#[tokio::test]
+async fn a_token_whose_exp_is_a_float_ends_the_connection_at_expiry() {
+    let auth = JwtAuthenticator::hs256(hs_secret()).leeway(Duration::ZERO);
+    let server = Server::with_auth(ReplayHub::new(), auth, defaults).await;
+    let exp = SystemTime::now().duration_since(UNIX_EPOCH).expect("after 1970").as_secs_f64() + 1.5;
+    let float_exp = hs_token(&json!({ "sub": "alice", "exp": exp }), &hs_secret());
+    let mut w = ws_at(&server.ws_url(&format!("token={float_exp}"))).await;
+    let mut s = sse_of(sse_get(&server.sse_url(&format!("token={float_exp}")), None).await);
+    // Before the fix, `exp` read as an integer gave no expiry: the connections lived forever.
+    ws_expect_close(&mut w, "token_expired", 4401).await;
+    s.expect_end("token_expired").await;
+    timeout(WAIT, server.state.drained()).await.expect("both connections closed");
+}
+
+#[test]
+fn a_token_whose_exp_cannot_be_read_is_refused() {
+    let secret = hs_secret();
+    let auth = JwtAuthenticator::hs256(&secret);
+    let exp = now() + 3600;
+    let float = auth.verify(&hs_token(&json!({ "sub": "alice", "exp": exp as f64 + 0.5 }), &secret));
+    let at = float.expect("a float exp is valid").expires_at.expect("and expires");
+    assert_eq!(at, UNIX_EPOCH + Duration::from_secs_f64(exp as f64 + 0.5) + Duration::from_secs(60));
+    for exp in [json!("soon"), json!(null), json!([exp]), json!({ "at": exp })] {
+        let refused = auth.verify(&hs_token(&json!({ "sub": "alice", "exp": exp }), &secret));
+        assert!(matches!(refused, Err(AuthError::InvalidToken(_))), "exp {exp}: {refused:?}");
+    }
+}
+
+#[tokio::test]
+async fn a_cursor_from_an_evicted_buffer_gets_reset_instead_of_a_silent_skip() {
+    // Room for one user's buffer: a second user's events drop the first user's buffer.
+    let server = Server::start(ReplayHub::builder().max_users(1).build(), defaults).await;
+    let mut w = ws(&server, "alice", "").await;
+    emit_run(&server.bridge, "alice", 1);
+    let first = ws_events(&mut w, 3).await;
+    drop(w);
+    timeout(WAIT, server.state.drained()).await.expect("closed");
+
+    emit_run(&server.bridge, "bob", 1); // Alice's buffer is dropped.
+    emit_run(&server.bridge, "alice", 1); // A new buffer for Alice: her numbers start again.
+    let new_ids = server.event_ids("alice")[3..].to_vec();
+
+    // Her first cursor: before the fix, it resumed inside the new buffer, skipping its first
+    // event without a word.
+    let mut again = ws(&server, "alice", &format!("after={}", first[0].0)).await;
+    match ws_data(&mut again).await {
+        WsFrame::Control(c) => assert_eq!(c, json!({ "control": "reset", "reason": "unknown_cursor" })),
+        other => panic!("expected the reset notice, got {other:?}"),
+    }
+    assert_eq!(ids(&ws_events(&mut again, 3).await), new_ids, "then the whole new buffer");
+
+    // The same over SSE, and at the hub itself.
+    let mut s = sse(&server, "alice", "", Some(&first[1].0)).await;
+    assert!(
+        matches!(s.next_data().await, SseFrame::Event { ref event, .. } if event == "agent_events.reset")
+    );
+    assert_eq!(ids(&s.events(3).await), new_ids);
+    let mut sub = server.hub.subscribe("alice", Some(&first[2].0)).expect("subscribed");
+    assert_eq!(sub.next().await, Some(ReplayItem::Reset));
+}
+
+/// A server that knows each client's address (as `max_connections_per_ip` needs).
+async fn serve_with_peer_addresses(configure: Configure) -> Server {
+    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let addr = listener.local_addr().expect("address");
+    let hub = ReplayHub::new();
+    let state = configure(TransportState::builder(hub.clone(), JwtAuthenticator::hs256(hs_secret()))).build();
+    let recorder = Recorder::new();
+    let bridge = EventBridge::builder().sink(hub.clone()).sink(recorder.clone()).build();
+    let app = router(state.clone()).into_make_service_with_connect_info::<SocketAddr>();
+    tokio::spawn(axum::serve(listener, app).into_future());
+    Server { addr, bridge, hub, state, recorder }
+}
+
+async fn refusal_body(response: reqwest::Response, status: u16) -> Value {
+    assert_eq!(response.status(), status);
+    serde_json::from_slice(&response.bytes().await.expect("body")).expect("JSON body")
+}
+
+#[tokio::test]
+async fn connections_beyond_the_cap_per_user_are_refused_with_429() {
+    let server = Server::start(ReplayHub::new(), |b| b.max_connections_per_user(2)).await;
+    let first = ws(&server, "alice", "").await;
+    let _second = sse(&server, "alice", "", None).await;
+    assert_eq!(server.state.user_connections("alice"), 2);
+
+    assert_eq!(ws_refusal(server.ws_url(&format!("token={}", token("alice")))).await.0, 429);
+    let response = sse_get(&server.sse_url(&format!("token={}", token("alice"))), None).await;
+    let body = refusal_body(response, 429).await;
+    assert_eq!(body["error"], "too_many_connections");
+    assert_eq!(server.state.user_connections("alice"), 2, "a refused connection holds nothing");
+    // Other users are not affected.
+    let _bob = ws(&server, "bob", "").await;
+
+    // Closing one lets one more in.
+    drop(first);
+    let mut tries = 0;
+    while server.state.user_connections("alice") == 2 {
+        tries += 1;
+        assert!(tries < 1000, "the closed connection was never given back");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    let _third = ws(&server, "alice", "").await;
+}
+
+#[tokio::test]
+async fn connections_beyond_the_cap_per_address_are_refused_with_429() {
+    let server = serve_with_peer_addresses(|b| b.max_connections_per_ip(2)).await;
+    let _a = ws(&server, "alice", "").await;
+    let _b = sse(&server, "bob", "", None).await;
+    assert_eq!(ws_refusal(server.ws_url(&format!("token={}", token("carol")))).await.0, 429);
+    let response = sse_get(&server.sse_url(&format!("token={}", token("carol"))), None).await;
+    assert_eq!(refusal_body(response, 429).await["error"], "too_many_connections_from_address");
+    assert_eq!(server.state.user_connections("carol"), 0);
+
+    // Set without the peer addresses, the cap refuses rather than do nothing.
+    let blind = Server::start(ReplayHub::new(), |b| b.max_connections_per_ip(2)).await;
+    let response = sse_get(&blind.sse_url(&format!("token={}", token("alice"))), None).await;
+    assert_eq!(refusal_body(response, 500).await["error"], "peer_address_unknown");
+}
+
+/// Base64url without padding, for a hand-made token.
+fn b64url(bytes: &[u8]) -> String {
+    const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+    let mut out = String::new();
+    for chunk in bytes.chunks(3) {
+        let n = chunk.iter().enumerate().fold(0u32, |n, (i, b)| n | u32::from(*b) << (16 - 8 * i));
+        for i in 0..=chunk.len() {
+            out.push(char::from(ALPHABET[((n >> (18 - 6 * i)) & 63) as usize]));
+        }
+    }
+    out
+}
+
+#[tokio::test]
+async fn error_bodies_carry_a_stable_code_and_no_library_internals() {
+    let details = std::sync::Arc::new(std::sync::Mutex::new(Vec::<(String, String)>::new()));
+    let hub = ReplayHub::new();
+    let seen = details.clone();
+    let state = TransportState::builder(hub.clone(), JwtAuthenticator::hs256(hs_secret()))
+        .on_refusal(move |r| seen.lock().expect("lock").push((r.code.to_owned(), r.detail.to_owned())))
+        .build();
+    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let addr = listener.local_addr().expect("address");
+    tokio::spawn(axum::serve(listener, router(state)).into_future());
+
+    let claims = b64url(json!({ "sub": "alice", "exp": now() + 3600 }).to_string().as_bytes());
+    let alg_none = format!("{}.{claims}.", b64url(br#"{"alg":"none","typ":"JWT"}"#));
+    let cases = [
+        (format!("token={alg_none}"), 401, "invalid_token"),
+        (format!("token={}", hs_token(&json!({ "sub": "alice" }), &hs_secret())), 401, "invalid_token"),
+        ("after=1&after=2".to_owned(), 400, "bad_query"),
+    ];
+    for (query, status, code) in cases {
+        let response = sse_get(&format!("http://{addr}/events/sse?{query}"), None).await;
+        let body = refusal_body(response, status).await;
+        assert_eq!(body["error"], code, "{query}");
+        let message = body["message"].as_str().expect("a message");
+        for internal in ["variant", "none", "Missing", "Failed to deserialize", "duplicate"] {
+            assert!(!message.contains(internal), "{query}: {message:?} shows {internal:?}");
+        }
+    }
+    let details = details.lock().expect("lock").clone();
+    assert_eq!(details.len(), 3, "each refusal reaches the hook: {details:?}");
+    assert!(details[0].1.contains("none"), "the detail is kept for the log: {details:?}");
+}
+
+#[tokio::test]
+async fn an_origin_allow_list_refuses_other_pages_with_403() {
+    let server = Server::start(ReplayHub::new(), |b| b.allowed_origins(["https://chat.example"])).await;
+    let url = server.ws_url(&format!("token={}", token("alice")));
+    let with_origin = |origin: &str| {
+        let mut request = url.as_str().into_client_request().expect("request");
+        request.headers_mut().insert("origin", origin.parse().expect("header"));
+        request
+    };
+    assert_eq!(ws_refusal(with_origin("https://evil.example")).await.0, 403);
+    let response = http()
+        .get(server.sse_url(&format!("token={}", token("alice"))))
+        .header("origin", "https://chat.example.evil")
+        .send()
+        .await
+        .expect("response");
+    assert_eq!(refusal_body(response, 403).await["error"], "origin_not_allowed");
+
+    let _allowed = timeout(WAIT, tokio_tungstenite::connect_async(with_origin("https://chat.example")))
+        .await
+        .expect("in time")
+        .expect("the allowed origin connects");
+    let _no_origin = ws(&server, "alice", "").await; // Not a browser: not affected.
+    assert_eq!(server.state.user_connections("alice"), 2);
+}
+
+#[tokio::test]
+async fn a_ping_flood_queues_a_bounded_number_of_pongs() {
+    // No heartbeat during the test: the connection stays open whatever the flood does, and the
+    // pongs the server queued are all there to count once the client reads.
+    let server = Server::on(
+        small_send_buffer_listener(),
+        ReplayHub::new(),
+        JwtAuthenticator::hs256(hs_secret()),
+        |b| b.heartbeat(Duration::from_secs(600)).idle_timeout(Duration::from_secs(600)),
+    );
+    let socket = TcpSocket::new_v4().expect("socket");
+    socket.set_recv_buffer_size(4096).expect("receive buffer");
+    let mut stream = socket.connect(server.addr).await.expect("connect");
+    raw_upgrade(&mut stream, &server, "alice").await;
+
+    // 100,000 pings (12.7 MB), not one pong read meanwhile.
+    const PINGS: usize = 100_000;
+    let batch: Vec<u8> = std::iter::repeat_n(masked_ping(), 1000).flatten().collect();
+    for _ in 0..PINGS / 1000 {
+        timeout(WAIT, stream.write_all(&batch)).await.expect("the server reads the flood").expect("written");
+    }
+    // Then a close frame, and everything the server sends until it hangs up.
+    stream.write_all(&[0x88, 0x82, 0, 0, 0, 0, 0x03, 0xe8]).await.expect("close sent");
+    let mut bytes = Vec::new();
+    timeout(WAIT, stream.read_to_end(&mut bytes)).await.expect("in time").expect("read");
+    let frames = server_frames(&bytes);
+    let (close, pongs) = frames.split_last().expect("frames");
+    assert_eq!(close.0, 0x8, "the close answer comes last");
+    assert!(pongs.iter().all(|(opcode, _)| *opcode == 0xA), "then only pongs");
+    // Before the fix every ping left a pong in an unbounded buffer: 100,000 of them, 12.7 MB.
+    let queued = pongs.len() * 127;
+    assert!(
+        queued <= 2 * 1024 * 1024,
+        "{} pongs ({queued} bytes) were kept for a client that never read",
+        pongs.len()
+    );
+    assert!(!pongs.is_empty(), "the pongs the socket took still arrive");
+}

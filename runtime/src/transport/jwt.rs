@@ -122,11 +122,18 @@ impl JwtAuthenticator {
             }
         };
         let mut identity = Identity::new(user_id);
-        if let Some(exp) = claims.get("exp").and_then(Value::as_u64) {
-            // Past what `SystemTime` holds, the token never expires in practice.
-            identity.expires_at =
-                UNIX_EPOCH.checked_add(Duration::from_secs(exp.saturating_add(self.validation.leeway)));
-        }
+        // Read like the validator reads it: any JSON number (`1795400186.5` too). A token whose
+        // expiry cannot be read is refused rather than given a connection that never ends.
+        let Some(exp) =
+            claims.get("exp").and_then(Value::as_f64).filter(|exp| exp.is_finite() && *exp >= 0.0)
+        else {
+            return Err(AuthError::InvalidToken("the `exp` claim must be a number of seconds".into()));
+        };
+        let leeway = Duration::from_secs(self.validation.leeway);
+        // Past what `SystemTime` holds, the token never expires in practice.
+        identity.expires_at = Duration::try_from_secs_f64(exp)
+            .ok()
+            .and_then(|exp| UNIX_EPOCH.checked_add(exp.saturating_add(leeway)));
         Ok(identity)
     }
 }

@@ -143,7 +143,8 @@ pub use replay::{
 };
 pub use source::{EventSource, EventSubscription, LaggedFuture, NextFuture, SubscribeFuture};
 pub use state::{
-    TransportState, TransportStateBuilder, DEFAULT_HEARTBEAT, DEFAULT_IDLE_TIMEOUT, DEFAULT_WRITE_TIMEOUT,
+    Refused, TransportState, TransportStateBuilder, DEFAULT_HEARTBEAT, DEFAULT_IDLE_TIMEOUT,
+    DEFAULT_MAX_CONNECTIONS_PER_USER, DEFAULT_WRITE_TIMEOUT,
 };
 pub use ws::{CLOSE_GOING_AWAY, CLOSE_IDLE_TIMEOUT, CLOSE_INTERNAL_ERROR, CLOSE_LAGGED, CLOSE_TOKEN_EXPIRED};
 

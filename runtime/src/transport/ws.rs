@@ -29,6 +29,17 @@ pub const CLOSE_LAGGED: u16 = 4429;
 /// The largest frame or message a client may send.
 const MAX_CLIENT_MESSAGE: usize = 64 * 1024;
 
+/// The read buffer of a connection: clients send small frames (pongs, close frames), so a
+/// few KiB instead of tungstenite's 128 KiB; a larger frame (up to [`MAX_CLIENT_MESSAGE`])
+/// grows it while it is read.
+pub(crate) const READ_BUFFER: usize = 4 * 1024;
+
+/// The most a connection's write buffer may hold: what the client has not taken yet (events,
+/// and the pongs tungstenite queues for its pings). Past it, nothing more is queued, and the
+/// next write waits for the client until the write timeout closes the connection. Big enough
+/// for one event at the bridge's payload caps (64 KiB of parameters, 64 KiB of results).
+pub(crate) const MAX_WRITE_BUFFER: usize = 512 * 1024;
+
 /// How long to wait for the client's answer to our close frame.
 const CLOSE_GRACE: Duration = Duration::from_secs(2);
 
@@ -53,18 +64,24 @@ pub(crate) async fn handler(State(state): State<TransportState>, request: Reques
     let (mut parts, _body) = request.into_parts();
     let after = match after_param(&parts) {
         Ok(after) => after,
-        Err(refusal) => return refusal.into_response(),
+        Err(refusal) => return state.refuse(refusal),
     };
     // Authenticate before looking at the upgrade: an unauthenticated client gets 401, never 101.
     let (conn, sub) = match state.admit(&parts, Transport::Ws, after.as_deref()).await {
         Ok(admitted) => admitted,
-        Err(refusal) => return refusal.into_response(),
+        Err(refusal) => return state.refuse(refusal),
     };
     match WebSocketUpgrade::from_request_parts(&mut parts, &state).await {
         // Clients have nothing to say but pongs and close frames: refuse big frames.
         Ok(upgrade) => upgrade
             .max_message_size(MAX_CLIENT_MESSAGE)
             .max_frame_size(MAX_CLIENT_MESSAGE)
+            .read_buffer_size(READ_BUFFER)
+            // Each message is written at once (the loop flushes after each anyway), and what
+            // the client does not take is bounded: a client that sends pings and never reads
+            // cannot grow the queue of pongs.
+            .write_buffer_size(0)
+            .max_write_buffer_size(MAX_WRITE_BUFFER)
             .on_upgrade(move |socket| serve(socket, conn, sub)),
         Err(rejection) => rejection.into_response(),
     }
@@ -77,8 +94,9 @@ async fn serve(socket: WebSocket, conn: Connection, mut sub: Box<dyn EventSubscr
     let mut next_ping = deadline_after(config.heartbeat);
     let mut idle_deadline = deadline_after(config.idle_timeout);
     let end = loop {
+        // Not biased: a client that floods frames must not starve the pings, the events and
+        // the write timeout (and so keep a connection that never drains alive).
         tokio::select! {
-            biased;
             () = shutdown_requested(&mut shutdown) => break End::Shutdown,
             () = until(conn.expires_at) => break End::TokenExpired,
             incoming = rx.next() => match incoming {
