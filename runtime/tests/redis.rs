@@ -569,3 +569,45 @@ fn any_event() -> Arc<Event> {
     bridge.start_run(ctx("alice")).completed("done", ());
     recorder.events()[0].clone()
 }
+
+#[tokio::test]
+async fn a_key_that_is_not_a_stream_stops_only_its_own_user() {
+    let Some(redis) = Redis::start().await else { return };
+    let streams = redis.streams();
+    let replica = Replica::start(&streams).await;
+    let mut alice = ws(&replica, "alice", "").await;
+    let mut bob = ws(&replica, "bob", "").await;
+    let mut bob_sse = sse(&replica, "bob", None).await;
+    eventually("both users are read", || replica.source.user_count() == 2).await;
+
+    // Bob's key becomes something else than a stream while he is connected.
+    let _: String = redis.query(redis::cmd("SET").arg("test:user:bob").arg("not a stream")).await;
+    emit_run_on(&replica, "alice", 2);
+    // Before the fix the shared XREAD failed on Bob's key, and Alice received nothing.
+    assert_eq!(ids(&ws_events(&mut alice, 4).await), replica.event_ids("alice"));
+    // Bob is told, and closed with "try again later".
+    ws_expect_close(&mut bob, "unavailable", 1013).await;
+    bob_sse.expect_end("unavailable").await;
+    // He is refused until his key is fixed, with a plain message.
+    let response = sse_get(&format!("http://{}/events/sse?token=bob", replica.addr), None).await;
+    assert_eq!(response.status(), 503);
+    let body: Value = serde_json::from_slice(&response.bytes().await.expect("body")).expect("JSON body");
+    assert_eq!(body["error"], "source_unavailable");
+    assert!(!body["message"].as_str().expect("message").contains("WRONGTYPE"), "{body}");
+
+    // Alice goes on; once the key is gone, Bob is back.
+    emit_run_on(&replica, "alice", 1);
+    assert_eq!(ids(&ws_events(&mut alice, 3).await), replica.event_ids("alice")[4..]);
+    let _: i64 = redis.query(redis::cmd("DEL").arg("test:user:bob")).await;
+    let mut bob = ws(&replica, "bob", "").await;
+    emit_run_on(&replica, "bob", 1);
+    assert_eq!(ids(&ws_events(&mut bob, 3).await), replica.event_ids("bob"));
+}
+
+fn emit_run_on(replica: &Replica, user: &str, steps: usize) {
+    let run = replica.bridge.start_run(ctx(user));
+    for i in 0..steps {
+        run.thinking(format!("step {i}"));
+    }
+    run.completed("done", ());
+}

@@ -143,6 +143,11 @@ pub enum ReplayItem {
     /// follows. Resume with the cursor of the last event received; the buffer still holds what
     /// follows it unless the user has since had more than the buffer's length of new events.
     Lagged,
+    /// The user's events cannot be read now (with Redis: the user's key is not a stream), and
+    /// the subscription ends: nothing follows. Other users are not affected. Reconnect later
+    /// (refused with `503` until it is fixed) and reload what is shown. The [`ReplayHub`] never
+    /// yields it.
+    Unavailable,
 }
 
 /// An event with its cursor.

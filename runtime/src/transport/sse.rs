@@ -131,6 +131,7 @@ impl SseStream {
                 telemetry::lagged(self.conn.transport);
                 self.end_with(Control::Lagged);
             }
+            ReplayItem::Unavailable => self.end_with(Control::Unavailable),
         }
     }
 

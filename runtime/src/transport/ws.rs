@@ -25,6 +25,9 @@ pub const CLOSE_TOKEN_EXPIRED: u16 = 4401;
 pub const CLOSE_IDLE_TIMEOUT: u16 = 4408;
 /// Close code: the client fell behind; reconnect with `?after=<last cursor>`.
 pub const CLOSE_LAGGED: u16 = 4429;
+/// Close code (1013, "try again later"): the user's events cannot be read now (with Redis:
+/// the user's key is not a stream); reconnect later.
+pub const CLOSE_TRY_AGAIN_LATER: u16 = 1013;
 
 /// The largest frame or message a client may send.
 const MAX_CLIENT_MESSAGE: usize = 64 * 1024;
@@ -52,6 +55,7 @@ enum End {
     TokenExpired,
     Idle,
     Lagged,
+    Unavailable,
     ClientClosed,
     /// A write failed or timed out: the client is gone.
     Broken,
@@ -130,7 +134,7 @@ async fn finish(end: End, mut tx: Tx, mut rx: Rx, conn: Connection, mut sub: Box
             while let Some(item) = sub.try_next() {
                 match send_item(&mut tx, &conn, None, item, write_timeout).await {
                     Ok(()) => {}
-                    Err(End::Lagged) => break,
+                    Err(End::Lagged | End::Unavailable) => break,
                     Err(_) => return,
                 }
             }
@@ -142,6 +146,9 @@ async fn finish(end: End, mut tx: Tx, mut rx: Rx, conn: Connection, mut sub: Box
             (Some(Control::Lagged.json()), CLOSE_LAGGED, "lagged")
         }
         End::Idle => (None, CLOSE_IDLE_TIMEOUT, "idle timeout"),
+        End::Unavailable => {
+            (Some(Control::Unavailable.json()), CLOSE_TRY_AGAIN_LATER, "events unavailable, try again later")
+        }
         End::ClientClosed => {
             // Sends the answer tungstenite queued for the client's close frame.
             let _ = tokio::time::timeout(write_timeout, tx.close()).await;
@@ -195,6 +202,7 @@ async fn send_item(
         ReplayItem::Gap { missed } => Control::Gap { missed: *missed }.json(),
         ReplayItem::Reset => Control::Reset.json(),
         ReplayItem::Lagged => return Err(End::Lagged),
+        ReplayItem::Unavailable => return Err(End::Unavailable),
     };
     write(tx, Message::Text(text.into()), lag_watch, write_timeout).await?;
     if let ReplayItem::Event(event) = &item {

@@ -78,6 +78,13 @@
 //!   as the connection writes, so it holds at most one page. If trimming overtakes a replay, or
 //!   the reader falls more than the stream bound behind, the connections concerned are lagged
 //!   too, and their resume gets the `gap` notice.
+//! - **One bad key stops only its user**: a user's key that is not a stream (Redis answers
+//!   `WRONGTYPE`) would fail the shared `XREAD` for everyone. When Redis refuses the read, the
+//!   reader asks each key's `TYPE`, drops the users whose key is not a stream from the read,
+//!   and ends their connections with the `unavailable` notice (WebSocket close 1013, the end of
+//!   the SSE stream); the others are read again at once. Such a user reconnecting is refused
+//!   with `503` (`source_unavailable`) until the key is a stream again (or gone), then served
+//!   as before.
 //! - **Redis down**: the reader and replays retry with backoff, connections stay open and
 //!   resume where they were once Redis is back; a connection attempt for a user this replica does
 //!   not read yet is refused with `503` (`source_unavailable`) while Redis cannot be reached.
