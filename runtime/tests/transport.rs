@@ -791,7 +791,7 @@ mod transport {
     async fn a_token_whose_exp_is_a_float_ends_the_connection_at_expiry() {
         let auth = JwtAuthenticator::hs256(hs_secret()).leeway(Duration::ZERO);
         let server = Server::with_auth(ReplayHub::new(), auth, defaults).await;
-        let exp = SystemTime::now().duration_since(UNIX_EPOCH).expect("after 1970").as_secs_f64() + 1.5;
+        let exp = SystemTime::now().duration_since(UNIX_EPOCH).expect("after 1970").as_secs_f64() + 3.0;
         let float_exp = hs_token(&json!({ "sub": "alice", "exp": exp }), &hs_secret());
         let mut w = ws_at(&server.ws_url(&format!("token={float_exp}"))).await;
         let mut s = sse_of(sse_get(&server.sse_url(&format!("token={float_exp}")), None).await);
