@@ -7,7 +7,7 @@ use axum::extract::ws::{CloseFrame, Message, WebSocket, WebSocketUpgrade};
 use axum::extract::{FromRequestParts, Request, State};
 use axum::response::{IntoResponse, Response};
 use futures_util::stream::{SplitSink, SplitStream};
-use futures_util::{SinkExt, StreamExt};
+use futures_util::{FutureExt, SinkExt, StreamExt};
 
 use super::replay::ReplayItem;
 use super::source::EventSubscription;
@@ -103,12 +103,18 @@ async fn serve(socket: WebSocket, conn: Connection, mut sub: Box<dyn EventSubscr
         tokio::select! {
             () = shutdown_requested(&mut shutdown) => break End::Shutdown,
             () = until(conn.expires_at) => break End::TokenExpired,
-            incoming = rx.next() => match incoming {
-                None | Some(Ok(Message::Close(_))) => break End::ClientClosed,
-                Some(Err(_)) => break End::Broken,
-                Some(Ok(_)) => idle_deadline = deadline_after(config.idle_timeout),
+            incoming = rx.next() => match heard(incoming) {
+                Ok(()) => idle_deadline = deadline_after(config.idle_timeout),
+                Err(end) => break end,
             },
-            () = until(idle_deadline) => break End::Idle,
+            () = until(idle_deadline) => match rx.next().now_or_never() {
+                // A frame that arrived meanwhile counts (the select is not biased towards it).
+                Some(incoming) => match heard(incoming) {
+                    Ok(()) => idle_deadline = deadline_after(config.idle_timeout),
+                    Err(end) => break end,
+                },
+                None => break End::Idle,
+            },
             () = until(next_ping) => {
                 next_ping = deadline_after(config.heartbeat);
                 if let Err(end) = write(&mut tx, Message::Ping(Bytes::new()), Some(&*sub), config.write_timeout).await {
@@ -124,6 +130,15 @@ async fn serve(socket: WebSocket, conn: Connection, mut sub: Box<dyn EventSubscr
         }
     };
     finish(end, tx, rx, conn, sub).await;
+}
+
+/// What a frame from the client means: it is alive, or the connection ends.
+fn heard(incoming: Option<Result<Message, axum::Error>>) -> Result<(), End> {
+    match incoming {
+        None | Some(Ok(Message::Close(_))) => Err(End::ClientClosed),
+        Some(Err(_)) => Err(End::Broken),
+        Some(Ok(_)) => Ok(()),
+    }
 }
 
 async fn finish(end: End, mut tx: Tx, mut rx: Rx, conn: Connection, mut sub: Box<dyn EventSubscription>) {
