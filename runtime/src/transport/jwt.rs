@@ -14,7 +14,12 @@ use super::auth::{bearer_token, AuthError, AuthFuture, Authenticator, Identity};
 /// Checks a JSON Web Token (from [`bearer_token`]): its signature (HS256 with a shared secret,
 /// or RS256 with a PEM public key), `exp` (required), `nbf` (when present), and the audience
 /// and issuer when configured. The user is the `sub` claim, or the claim named with
-/// [`JwtAuthenticator::user_claim`]; the connection is closed when the token expires.
+/// [`JwtAuthenticator::user_claim`]; the connection is closed when the token expires. `exp`
+/// is read as any JSON number (`1795400186.5` too), as the validator reads it.
+///
+/// Without [`JwtAuthenticator::audience`] and [`JwtAuthenticator::issuer`], any token signed
+/// with the key is accepted, whoever it was minted for. In production set both: each then also
+/// refuses a token that lacks the claim.
 ///
 /// ```
 /// use agent_events::transport::JwtAuthenticator;
