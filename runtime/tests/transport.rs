@@ -751,7 +751,9 @@ mod transport {
         frame
     }
 
-    #[tokio::test]
+    // The flood on its own thread, as an attacker's is: on one thread the server would drain
+    // the socket between the client's writes, and its pings would get their turn anyway.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn a_ping_flood_from_a_client_that_never_reads_is_closed() {
         // Pings every 50 ms, and a write the client does not take within 300 ms closes it. The idle
         // timeout is long: the flooding client is never idle.
@@ -772,11 +774,11 @@ mod transport {
         assert_eq!(server.state.open_connections(), 1);
 
         // The attacker: pings as fast as the server takes them, never reading a pong.
-        let batch: Vec<u8> = std::iter::repeat_n(masked_ping(), 64).flatten().collect();
+        let batch: Vec<u8> = std::iter::repeat_n(masked_ping(), 256).flatten().collect();
         let flood = tokio::spawn(async move {
             let mut sent = 0usize;
             while stream.write_all(&batch).await.is_ok() {
-                sent += 64;
+                sent += 256;
             }
             sent
         });
