@@ -299,6 +299,25 @@ fn unexpected(what: &str, value: &Value) -> RedisError {
     ))
 }
 
+/// One field of an `XINFO STREAM` reply (a flat list of names and values, or a map).
+pub(crate) fn info_field<'a>(info: &'a Value, name: &str) -> Option<&'a Value> {
+    match info {
+        Value::Array(flat) => {
+            flat.chunks(2).find(|pair| text(&pair[0]) == Some(name)).and_then(|pair| pair.get(1))
+        }
+        Value::Map(pairs) => pairs.iter().find(|(key, _)| text(key) == Some(name)).map(|(_, value)| value),
+        _ => None,
+    }
+}
+
+/// An integer field of an `XINFO STREAM` reply.
+pub(crate) fn info_int(info: &Value, name: &str) -> Option<i64> {
+    match info_field(info, name)? {
+        Value::Int(n) => Some(*n),
+        other => text(other)?.parse().ok(),
+    }
+}
+
 /// An `XRANGE` / `XREVRANGE` reply: `[[id, [field, value, …]], …]`.
 pub(crate) fn parse_entries(value: Value) -> RedisResult<Vec<RawEntry>> {
     match value {

@@ -14,8 +14,8 @@ use agent_events_schema::Event;
 use tokio::sync::Notify;
 
 use super::{
-    connection_broken, connection_config, count_failures, count_read_error, parse_entries, parse_read,
-    permanent, Backoff, EntryId, Link, RawEntry, RedisStreams, BACKOFF, COMMAND_TIMEOUT,
+    connection_broken, connection_config, count_failures, count_read_error, info_int, parse_entries,
+    parse_read, permanent, Backoff, EntryId, Link, RawEntry, RedisStreams, BACKOFF, COMMAND_TIMEOUT,
 };
 use crate::sync::lock;
 use crate::transport::replay::{CursorEvent, ReplayItem, SubscribeError, DEFAULT_QUEUE_LEN};
@@ -394,6 +394,20 @@ impl SourceInner {
 
     /// Whether entries after `position` may have been trimmed before the reader read them.
     async fn trimmed_after(&self, key: &str, position: EntryId) -> bool {
+        // A stream that never lost an entry (as many entries as were ever added: Redis 7's
+        // `XINFO STREAM`) lost none after `position` either. Without this, a feed that began
+        // before its stream existed (`position` 0-0) would take its first full batch for an
+        // overrun, and lag every connection of the user.
+        let mut info = ::redis::cmd("XINFO");
+        info.arg("STREAM").arg(key);
+        if let Ok(info) = self.link.query::<Value>(&info).await {
+            if let (Some(added), Some(length)) = (info_int(&info, "entries-added"), info_int(&info, "length"))
+            {
+                if added == length {
+                    return false;
+                }
+            }
+        }
         let mut cmd = ::redis::cmd("XRANGE");
         cmd.arg(key).arg("-").arg("+").arg("COUNT").arg(1);
         match self.link.query::<Value>(&cmd).await.and_then(parse_entries) {
