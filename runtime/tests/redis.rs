@@ -45,7 +45,16 @@ mod redis {
         child: Option<Child>,
     }
 
+    /// `REDIS_SERVER=<path>` if set, else `/usr/bin/redis-server`, else the PATH's; `None` (the
+    /// test is skipped, or fails when services are required) when there is none.
     fn redis_binary() -> Option<PathBuf> {
+        if let Some(path) = std::env::var_os("REDIS_SERVER").map(PathBuf::from) {
+            if path.is_file() {
+                return Some(path);
+            }
+            super::skip::skip("redis-server", &format!("REDIS_SERVER={} is not a file", path.display()));
+            return None;
+        }
         let standard = Path::new("/usr/bin/redis-server");
         if standard.exists() {
             return Some(standard.to_owned());
