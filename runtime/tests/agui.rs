@@ -5,9 +5,13 @@
 //! on any warning. Broken sequences must make it fail, so the checks are known to run.
 //!
 //! Needs `node` and `npm` on the PATH; the first run installs the pinned packages with `npm ci`
-//! into `tests/agui/node_modules`. Without them these tests fail, unless
-//! `AGENT_EVENTS_SKIP_NODE=1`, which skips the node checks (the Rust-side assertions still run).
+//! into `tests/agui/node_modules`. Without `node` each test runs its Rust-side assertions and
+//! writes `SKIPPED <test>: needs Node.js …` past libtest's capture (see `skip/mod.rs`) for the
+//! node checks, unless `AGENT_EVENTS_REQUIRE_SERVICES=1` (as CI sets): then it fails.
+//! `AGENT_EVENTS_SKIP_NODE=1` skips the node checks on purpose (and says so the same way).
 #![cfg(feature = "agui")]
+
+mod skip;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -37,14 +41,22 @@ fn missing_tool(tool: &str, error: &std::io::Error) -> String {
     )
 }
 
+/// Why the node checks cannot run here: `node` is not on the PATH.
+const NO_NODE: &str = "no-node";
+
 /// Makes sure node runs and the pinned packages are installed (`npm ci`, once per test run,
-/// when `node_modules` is missing or older than `package-lock.json`).
+/// when `node_modules` is missing or older than `package-lock.json`). `Err(NO_NODE)` when
+/// there is no `node` at all.
 fn node_ready() -> Result<(), String> {
     static READY: OnceLock<Result<(), String>> = OnceLock::new();
     READY
         .get_or_init(|| {
             let dir = node_project();
-            Command::new("node").arg("--version").output().map_err(|e| missing_tool("node", &e))?;
+            match Command::new("node").arg("--version").output() {
+                Ok(_) => {}
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Err(NO_NODE.to_owned()),
+                Err(e) => return Err(missing_tool("node", &e)),
+            }
             let modified = |p: &Path| std::fs::metadata(p).and_then(|m| m.modified()).ok();
             let installed = modified(&dir.join("node_modules").join(".package-lock.json"));
             let locked = modified(&dir.join("package-lock.json"));
@@ -78,11 +90,19 @@ struct Verdict {
 /// Runs `verify.mjs --json` on these events; `None` when the node checks are skipped.
 fn verify(name: &str, events: &[Value]) -> Option<Verdict> {
     if skip_node() {
-        eprintln!("AGENT_EVENTS_SKIP_NODE=1: not checking `{name}` with the AG-UI packages");
+        skip::skip_asked(&format!("AGENT_EVENTS_SKIP_NODE=1: `{name}` not checked with the AG-UI packages"));
         return None;
     }
-    if let Err(message) = node_ready() {
-        panic!("{message}");
+    match node_ready() {
+        Ok(()) => {}
+        Err(message) if message == NO_NODE => {
+            skip::skip(
+                "Node.js 20+ and npm",
+                &format!("`node` not found on the PATH: `{name}` not checked with the AG-UI packages"),
+            );
+            return None;
+        }
+        Err(message) => panic!("{message}"),
     }
     let file = std::env::temp_dir().join(format!("agent-events-agui-{}-{name}.json", std::process::id()));
     std::fs::write(&file, serde_json::to_vec_pretty(events).unwrap()).unwrap();

@@ -4,12 +4,14 @@
 //!
 //! Needs node 20+ and Chromium (`/usr/bin/chromium`, or `CHROMIUM=<path>`). `npm ci` installs
 //! playwright-core (pinned in `tests/browser/package-lock.json`, no browser download) into
-//! `tests/browser/node_modules` when it is missing. Without node the test fails and says so.
-//! Without Chromium it says so and is skipped, unless `AGENT_EVENTS_REQUIRE_SERVICES=1` (as CI
-//! sets, after installing it): then it fails. `AGENT_EVENTS_SKIP_BROWSER=1` always skips it.
+//! `tests/browser/node_modules` when it is missing. Without node or Chromium the test writes
+//! `SKIPPED <test>: needs …` past libtest's capture (see `skip/mod.rs`) and returns, unless
+//! `AGENT_EVENTS_REQUIRE_SERVICES=1` (as CI sets, after installing them): then it fails.
+//! `AGENT_EVENTS_SKIP_BROWSER=1` always skips it (and says so the same way).
 
 #[path = "../examples/demo/app.rs"]
 mod app;
+mod skip;
 
 use std::future::IntoFuture;
 use std::io::Read;
@@ -87,36 +89,33 @@ fn skipped() -> bool {
 /// Chromium's path; `None` (the test is skipped) when it is missing and not required.
 fn chromium() -> Option<PathBuf> {
     let path = std::env::var_os("CHROMIUM").map_or_else(|| PathBuf::from("/usr/bin/chromium"), PathBuf::from);
-    let required = std::env::var_os("AGENT_EVENTS_REQUIRE_SERVICES").is_some_and(|v| v == "1");
-    if !path.is_file() && !required {
-        eprintln!(
-            "Chromium not found at {}: browser test SKIPPED (Debian: `apt-get install chromium`; \
-             AGENT_EVENTS_REQUIRE_SERVICES=1 makes this a failure)",
-            path.display()
+    if !path.is_file() {
+        skip::skip(
+            "Chromium",
+            &format!(
+                "not found at {}; Debian: `apt-get install chromium`, or point CHROMIUM at it",
+                path.display()
+            ),
         );
         return None;
     }
-    assert!(
-        path.is_file(),
-        "Chromium not found at {}: install it (Debian: `apt-get install chromium`), point CHROMIUM at \
-         it, or set AGENT_EVENTS_SKIP_BROWSER=1 to skip the browser test",
-        path.display()
-    );
     Some(path)
 }
 
-fn check_node() {
+/// Whether Node.js 20+ runs; a missing `node` is a skip, a too old one a failure.
+fn check_node() -> bool {
     let version = Command::new("node").arg("--version").output();
     let version = match version {
         Ok(out) if out.status.success() => String::from_utf8_lossy(&out.stdout).trim().to_owned(),
-        _ => panic!(
-            "`node` not found on PATH: install Node.js 20+, or set AGENT_EVENTS_SKIP_BROWSER=1 to skip \
-             the browser test"
-        ),
+        _ => {
+            skip::skip("Node.js 20+ and npm", "`node` not found on the PATH");
+            return false;
+        }
     };
     let major: u32 =
         version.trim_start_matches('v').split('.').next().and_then(|m| m.parse().ok()).unwrap_or(0);
     assert!(major >= 20, "node {version} is too old for playwright-core: install Node.js 20+");
+    true
 }
 
 /// `npm ci` when playwright-core is not installed yet.
@@ -208,11 +207,13 @@ fn assert_demo_run(run: &[Shown]) {
 #[test]
 fn the_demo_page_shows_a_run_live_and_every_event_once_after_a_reconnect() {
     if skipped() {
-        eprintln!("AGENT_EVENTS_SKIP_BROWSER=1: browser test skipped");
+        skip::skip_asked("AGENT_EVENTS_SKIP_BROWSER=1");
         return;
     }
     let Some(chromium) = chromium() else { return };
-    check_node();
+    if !check_node() {
+        return;
+    }
     ensure_playwright();
 
     let runtime = tokio::runtime::Builder::new_multi_thread()

@@ -14,7 +14,12 @@ use super::auth::{bearer_token, AuthError, AuthFuture, Authenticator, Identity};
 /// Checks a JSON Web Token (from [`bearer_token`]): its signature (HS256 with a shared secret,
 /// or RS256 with a PEM public key), `exp` (required), `nbf` (when present), and the audience
 /// and issuer when configured. The user is the `sub` claim, or the claim named with
-/// [`JwtAuthenticator::user_claim`]; the connection is closed when the token expires.
+/// [`JwtAuthenticator::user_claim`]; the connection is closed when the token expires. `exp`
+/// is read as any JSON number (`1795400186.5` too), as the validator reads it.
+///
+/// Without [`JwtAuthenticator::audience`] and [`JwtAuthenticator::issuer`], any token signed
+/// with the key is accepted, whoever it was minted for. In production set both: each then also
+/// refuses a token that lacks the claim.
 ///
 /// ```
 /// use agent_events::transport::JwtAuthenticator;
@@ -122,11 +127,18 @@ impl JwtAuthenticator {
             }
         };
         let mut identity = Identity::new(user_id);
-        if let Some(exp) = claims.get("exp").and_then(Value::as_u64) {
-            // Past what `SystemTime` holds, the token never expires in practice.
-            identity.expires_at =
-                UNIX_EPOCH.checked_add(Duration::from_secs(exp.saturating_add(self.validation.leeway)));
-        }
+        // Read like the validator reads it: any JSON number (`1795400186.5` too). A token whose
+        // expiry cannot be read is refused rather than given a connection that never ends.
+        let Some(exp) =
+            claims.get("exp").and_then(Value::as_f64).filter(|exp| exp.is_finite() && *exp >= 0.0)
+        else {
+            return Err(AuthError::InvalidToken("the `exp` claim must be a number of seconds".into()));
+        };
+        let leeway = Duration::from_secs(self.validation.leeway);
+        // Past what `SystemTime` holds, the token never expires in practice.
+        identity.expires_at = Duration::try_from_secs_f64(exp)
+            .ok()
+            .and_then(|exp| UNIX_EPOCH.checked_add(exp.saturating_add(leeway)));
         Ok(identity)
     }
 }

@@ -40,7 +40,13 @@
 //! - No token, a bad one, or an expired one: `401` with `WWW-Authenticate: Bearer …` and a JSON
 //!   body saying why, before any upgrade. An authenticator that cannot check
 //!   ([`AuthError::Unavailable`]): `503`. During shutdown: `503`. An event source that cannot
-//!   subscribe now ([`SubscribeError::Unavailable`], e.g. Redis unreachable): `503`.
+//!   subscribe now ([`SubscribeError::Unavailable`], e.g. Redis unreachable): `503`. More
+//!   connections than [`TransportStateBuilder::max_connections_per_user`] (default
+//!   [`DEFAULT_MAX_CONNECTIONS_PER_USER`]) or [`TransportStateBuilder::max_connections_per_ip`]:
+//!   `429`. An `Origin` not in [`TransportStateBuilder::allowed_origins`]: `403`.
+//! - Every refusal's body is `{"error": "<stable code>", "message": "<plain words>"}`; what the
+//!   authenticator or the source said in full goes to [`TransportStateBuilder::on_refusal`]
+//!   only, never to the client.
 //! - A connection only ever receives the events of the user its credentials name.
 //!
 //! # Wire format
@@ -55,8 +61,12 @@
 //! **WebSocket**: each event is a text frame `{"cursor": "<cursor>", "event": {…}}`; control
 //! frames are `{"control": "<name>", …}`. The server pings every heartbeat and closes a client
 //! that sends nothing (not even a pong) for the idle timeout; what a client sends is otherwise
-//! ignored (at most 64 KiB a message). Close codes: 1001 shutdown, 4401 token expired, 4408
-//! idle timeout, 4429 lagged, 1011 an event could not be encoded.
+//! ignored (at most 64 KiB a message, read through a 4 KiB buffer). What the client has not
+//! taken yet (events, the pongs answering its pings) is at most 512 KiB; pings, events and
+//! their write timeout are served even while a client floods frames, so a client that never
+//! reads is dropped by the write timeout. Close codes: 1001 shutdown, 1011 an event could not
+//! be encoded, 1013 the user's events cannot be read now, 4401 token expired, 4408 idle
+//! timeout, 4429 lagged.
 //!
 //! | control | fields | then |
 //! |---|---|---|
@@ -65,6 +75,7 @@
 //! | `lagged` | — (resume after the last cursor received) | close 4429 / end of stream |
 //! | `token_expired` | — | close 4401 / end of stream |
 //! | `shutdown` | — | close 1001 / end of stream |
+//! | `unavailable` | — (the user's events cannot be read now: reconnect later) | close 1013 / end of stream |
 //!
 //! On `gap` or `reset`, the client should reload what it shows (e.g. the thread from its REST
 //! API): events were lost or the server cannot tell which.
@@ -88,7 +99,8 @@
 //! the last cursor received gives exactly the events after it (no gap, no duplicate), then
 //! live ones; replay and live are joined under one lock, so nothing slips in between. The
 //! Redis source keeps the same contract across replicas, with the user's stream as the buffer
-//! (see the `redis` module).
+//! (see the `redis` module). Cursors carry the generation of the buffer they come from: when a
+//! user's buffer was dropped (more than `max_users` users), an old cursor gets `reset`.
 //!
 //! A connection reads straight from its user's buffer; its *queue* is the live events it has
 //! not yet written. When that passes the queue bound (default 256,
@@ -143,9 +155,13 @@ pub use replay::{
 };
 pub use source::{EventSource, EventSubscription, LaggedFuture, NextFuture, SubscribeFuture};
 pub use state::{
-    TransportState, TransportStateBuilder, DEFAULT_HEARTBEAT, DEFAULT_IDLE_TIMEOUT, DEFAULT_WRITE_TIMEOUT,
+    Refused, TransportState, TransportStateBuilder, DEFAULT_HEARTBEAT, DEFAULT_IDLE_TIMEOUT,
+    DEFAULT_MAX_CONNECTIONS_PER_USER, DEFAULT_WRITE_TIMEOUT,
 };
-pub use ws::{CLOSE_GOING_AWAY, CLOSE_IDLE_TIMEOUT, CLOSE_INTERNAL_ERROR, CLOSE_LAGGED, CLOSE_TOKEN_EXPIRED};
+pub use ws::{
+    CLOSE_GOING_AWAY, CLOSE_IDLE_TIMEOUT, CLOSE_INTERNAL_ERROR, CLOSE_LAGGED, CLOSE_TOKEN_EXPIRED,
+    CLOSE_TRY_AGAIN_LATER,
+};
 
 /// The WebSocket route of [`router`].
 pub const WS_PATH: &str = "/events/ws";

@@ -28,9 +28,11 @@ const SWEEP_EVERY: Duration = Duration::from_secs(1);
 /// each event with a cursor the subscriber can resume after. Cheap to clone; add one clone to
 /// the [`crate::EventBridge`] as a sink and give another to [`super::TransportState`].
 ///
-/// - **Cursors** are opaque strings `"<epoch>-<n>"`: `n` counts one user's events (1, 2, 3…)
-///   and `epoch` is random per hub, so a cursor from another process or another hub is
-///   recognised as unknown.
+/// - **Cursors** are opaque strings `"<epoch>-<generation>-<n>"`: `n` counts one user's events
+///   (1, 2, 3…) in one buffer, `generation` tells that buffer from every other buffer the hub
+///   ever made (a user whose buffer was dropped gets a new generation), and `epoch` is random
+///   per hub. So a cursor from another process, another hub, or a dropped buffer is recognised
+///   as unknown, and gets [`ReplayItem::Reset`], never a silent skip.
 /// - **Memory** is bounded: at most `buffer_len` events per user (oldest dropped first), at most
 ///   `max_users` users (a user with no subscriber and no event for `idle_expiry` is dropped
 ///   first, then the least recently active user with no subscriber), and subscribers share the
@@ -38,7 +40,8 @@ const SWEEP_EVERY: Duration = Duration::from_secs(1);
 ///   number of users kept is at most `max_users` plus the users with an open connection: at
 ///   most `max_users × buffer_len` events (a million by default) plus the connected users'
 ///   buffers. Events are shared (`Arc`) with the other sinks, never copied. A user whose buffer
-///   was dropped starts again at `n = 1`: an old cursor then gets a reset notice.
+///   was dropped starts again at `n = 1` in a new generation: an old cursor then gets a reset
+///   notice.
 /// - **Delivery** ([`EventSink::deliver`]) is synchronous: it appends to the buffer and wakes the
 ///   user's subscribers, never waiting on a subscriber or on I/O.
 ///
@@ -75,12 +78,16 @@ struct HubInner {
     users: RwLock<HashMap<Arc<str>, Arc<UserLog>>>,
     last_sweep: Mutex<Instant>,
     next_subscriber: AtomicU64,
+    /// The generation the next user buffer gets.
+    next_generation: AtomicU64,
     closed: AtomicBool,
     lagged: AtomicU64,
 }
 
 /// One user's buffer and subscribers.
 struct UserLog {
+    /// Which buffer this is, among all the hub ever made: part of every cursor.
+    generation: u64,
     state: Mutex<LogState>,
 }
 
@@ -136,6 +143,11 @@ pub enum ReplayItem {
     /// follows. Resume with the cursor of the last event received; the buffer still holds what
     /// follows it unless the user has since had more than the buffer's length of new events.
     Lagged,
+    /// The user's events cannot be read now (with Redis: the user's key is not a stream), and
+    /// the subscription ends: nothing follows. Other users are not affected. Reconnect later
+    /// (refused with `503` until it is fixed) and reload what is shown. The [`ReplayHub`] never
+    /// yields it.
+    Unavailable,
 }
 
 /// An event with its cursor.
@@ -225,6 +237,7 @@ impl ReplayHubBuilder {
                 users: RwLock::default(),
                 last_sweep: Mutex::new(Instant::now()),
                 next_subscriber: AtomicU64::new(0),
+                next_generation: AtomicU64::new(1),
                 closed: AtomicBool::new(false),
                 lagged: AtomicU64::new(0),
             }),
@@ -288,12 +301,16 @@ impl ReplayHub {
             let (pos, notice) = match after {
                 None => (next, None),
                 Some(None) => (first, Some(ReplayItem::Reset)),
+                // A cursor of a buffer since dropped: its numbers mean nothing in this one.
+                Some(Some((generation, _))) if generation != log.generation => {
+                    (first, Some(ReplayItem::Reset))
+                }
                 // A cursor from the future: its user's buffer was dropped since.
-                Some(Some(n)) if n >= next => (first, Some(ReplayItem::Reset)),
-                Some(Some(n)) if n + 1 < first => {
+                Some(Some((_, n))) if n >= next => (first, Some(ReplayItem::Reset)),
+                Some(Some((_, n))) if n + 1 < first => {
                     (first, Some(ReplayItem::Gap { missed: Some(first - 1 - n) }))
                 }
-                Some(Some(n)) => (n + 1, None),
+                Some(Some((_, n))) => (n + 1, None),
             };
             state.subscribers.push(Subscriber {
                 id,
@@ -314,7 +331,7 @@ impl ReplayHub {
     pub fn latest_cursor(&self, user_id: &str) -> Option<String> {
         let log = read(&self.inner.users).get(user_id)?.clone();
         let state = lock(&log.state);
-        state.entries.back().map(|e| self.inner.cursor(e.n))
+        state.entries.back().map(|e| self.inner.cursor(log.generation, e.n))
     }
 
     /// How many events are buffered for a user.
@@ -336,17 +353,25 @@ impl ReplayHub {
 }
 
 impl HubInner {
-    fn cursor(&self, n: u64) -> String {
-        format!("{}-{n}", self.epoch)
+    fn cursor(&self, generation: u64, n: u64) -> String {
+        format!("{}-{generation}-{n}", self.epoch)
     }
 
-    /// The event number in a cursor of this hub; `None` for anything else.
-    fn parse_cursor(&self, cursor: &str) -> Option<u64> {
-        let (epoch, n) = cursor.rsplit_once('-')?;
-        if epoch != &*self.epoch || n.is_empty() || !n.bytes().all(|b| b.is_ascii_digit()) {
+    /// The buffer generation and event number in a cursor of this hub; `None` for anything
+    /// else.
+    fn parse_cursor(&self, cursor: &str) -> Option<(u64, u64)> {
+        let number = |s: &str| -> Option<u64> {
+            if s.is_empty() || !s.bytes().all(|b| b.is_ascii_digit()) {
+                return None;
+            }
+            s.parse().ok()
+        };
+        let (rest, n) = cursor.rsplit_once('-')?;
+        let (epoch, generation) = rest.rsplit_once('-')?;
+        if epoch != &*self.epoch {
             return None;
         }
-        n.parse().ok()
+        Some((number(generation)?, number(n)?))
     }
 
     /// Runs `f` on the user's log, creating it (and making room) if needed, while the user map
@@ -366,6 +391,7 @@ impl HubInner {
             .entry(user_id.clone())
             .or_insert_with(|| {
                 Arc::new(UserLog {
+                    generation: self.next_generation.fetch_add(1, Ordering::Relaxed),
                     state: Mutex::new(LogState {
                         next: 1,
                         entries: VecDeque::new(),
@@ -559,7 +585,7 @@ impl ReplaySubscription {
             let offset = usize::try_from(sub.pos.saturating_sub(first)).unwrap_or(usize::MAX);
             if let Some(entry) = entries.get(offset).filter(|_| sub.pos >= first) {
                 let item = CursorEvent {
-                    cursor: self.hub.cursor(entry.n),
+                    cursor: self.hub.cursor(self.log.generation, entry.n),
                     event: entry.event.clone(),
                     replayed: entry.n < sub.live_from,
                     delivered_at: entry.delivered_at,

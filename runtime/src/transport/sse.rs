@@ -28,19 +28,19 @@ pub(crate) async fn handler(State(state): State<TransportState>, request: Reques
     let (parts, _body) = request.into_parts();
     let encoder = match format_param(&parts) {
         Ok(encoder) => encoder,
-        Err(refusal) => return refusal.into_response(),
+        Err(refusal) => return state.refuse(refusal),
     };
     let after = match parts.headers.get("last-event-id") {
         // A header that is not text cannot be one of our cursors: an explicit reset follows.
         Some(value) => Some(value.to_str().unwrap_or("\u{fffd}").to_owned()).filter(|c| !c.is_empty()),
         None => match after_param(&parts) {
             Ok(after) => after,
-            Err(refusal) => return refusal.into_response(),
+            Err(refusal) => return state.refuse(refusal),
         },
     };
     let (conn, sub) = match state.admit(&parts, Transport::Sse, after.as_deref()).await {
         Ok(admitted) => admitted,
-        Err(refusal) => return refusal.into_response(),
+        Err(refusal) => return state.refuse(refusal),
     };
     let stream = SseStream {
         shutdown: conn.state.shutdown_signal(),
@@ -131,6 +131,7 @@ impl SseStream {
                 telemetry::lagged(self.conn.transport);
                 self.end_with(Control::Lagged);
             }
+            ReplayItem::Unavailable => self.end_with(Control::Unavailable),
         }
     }
 
@@ -152,7 +153,7 @@ struct FormatParam {
 fn format_param(parts: &Parts) -> Result<Encoder, Refusal> {
     let param = match Query::<FormatParam>::try_from_uri(&parts.uri) {
         Ok(Query(param)) => param,
-        Err(e) => return Err(Refusal::new(StatusCode::BAD_REQUEST, "bad_query", e.body_text())),
+        Err(e) => return Err(Refusal::bad_query(e.body_text())),
     };
     match param.format.as_deref() {
         None | Some("") => Ok(Encoder::Native),

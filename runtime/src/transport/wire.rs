@@ -17,6 +17,8 @@ pub(crate) enum Control {
     TokenExpired,
     /// The server is shutting down; the connection is closed.
     Shutdown,
+    /// The user's events cannot be read now; the connection is closed.
+    Unavailable,
 }
 
 impl Control {
@@ -27,6 +29,7 @@ impl Control {
             Control::Lagged => "lagged",
             Control::TokenExpired => "token_expired",
             Control::Shutdown => "shutdown",
+            Control::Unavailable => "unavailable",
         }
     }
 
@@ -35,7 +38,9 @@ impl Control {
         let value = match self {
             Control::Gap { missed } => json!({ "control": self.name(), "missed": missed }),
             Control::Reset => json!({ "control": self.name(), "reason": "unknown_cursor" }),
-            Control::Lagged | Control::TokenExpired | Control::Shutdown => json!({ "control": self.name() }),
+            Control::Lagged | Control::TokenExpired | Control::Shutdown | Control::Unavailable => {
+                json!({ "control": self.name() })
+            }
         };
         value.to_string()
     }

@@ -7,7 +7,7 @@ use axum::extract::ws::{CloseFrame, Message, WebSocket, WebSocketUpgrade};
 use axum::extract::{FromRequestParts, Request, State};
 use axum::response::{IntoResponse, Response};
 use futures_util::stream::{SplitSink, SplitStream};
-use futures_util::{SinkExt, StreamExt};
+use futures_util::{FutureExt, SinkExt, StreamExt};
 
 use super::replay::ReplayItem;
 use super::source::EventSubscription;
@@ -25,9 +25,23 @@ pub const CLOSE_TOKEN_EXPIRED: u16 = 4401;
 pub const CLOSE_IDLE_TIMEOUT: u16 = 4408;
 /// Close code: the client fell behind; reconnect with `?after=<last cursor>`.
 pub const CLOSE_LAGGED: u16 = 4429;
+/// Close code (1013, "try again later"): the user's events cannot be read now (with Redis:
+/// the user's key is not a stream); reconnect later.
+pub const CLOSE_TRY_AGAIN_LATER: u16 = 1013;
 
 /// The largest frame or message a client may send.
 const MAX_CLIENT_MESSAGE: usize = 64 * 1024;
+
+/// The read buffer of a connection: clients send small frames (pongs, close frames), so a
+/// few KiB instead of tungstenite's 128 KiB; a larger frame (up to [`MAX_CLIENT_MESSAGE`])
+/// grows it while it is read.
+pub(crate) const READ_BUFFER: usize = 4 * 1024;
+
+/// The most a connection's write buffer may hold: what the client has not taken yet (events,
+/// and the pongs tungstenite queues for its pings). Past it, nothing more is queued, and the
+/// next write waits for the client until the write timeout closes the connection. Big enough
+/// for one event at the bridge's payload caps (64 KiB of parameters, 64 KiB of results).
+pub(crate) const MAX_WRITE_BUFFER: usize = 512 * 1024;
 
 /// How long to wait for the client's answer to our close frame.
 const CLOSE_GRACE: Duration = Duration::from_secs(2);
@@ -41,6 +55,7 @@ enum End {
     TokenExpired,
     Idle,
     Lagged,
+    Unavailable,
     ClientClosed,
     /// A write failed or timed out: the client is gone.
     Broken,
@@ -53,18 +68,24 @@ pub(crate) async fn handler(State(state): State<TransportState>, request: Reques
     let (mut parts, _body) = request.into_parts();
     let after = match after_param(&parts) {
         Ok(after) => after,
-        Err(refusal) => return refusal.into_response(),
+        Err(refusal) => return state.refuse(refusal),
     };
     // Authenticate before looking at the upgrade: an unauthenticated client gets 401, never 101.
     let (conn, sub) = match state.admit(&parts, Transport::Ws, after.as_deref()).await {
         Ok(admitted) => admitted,
-        Err(refusal) => return refusal.into_response(),
+        Err(refusal) => return state.refuse(refusal),
     };
     match WebSocketUpgrade::from_request_parts(&mut parts, &state).await {
         // Clients have nothing to say but pongs and close frames: refuse big frames.
         Ok(upgrade) => upgrade
             .max_message_size(MAX_CLIENT_MESSAGE)
             .max_frame_size(MAX_CLIENT_MESSAGE)
+            .read_buffer_size(READ_BUFFER)
+            // Each message is written at once (the loop flushes after each anyway), and what
+            // the client does not take is bounded: a client that sends pings and never reads
+            // cannot grow the queue of pongs.
+            .write_buffer_size(0)
+            .max_write_buffer_size(MAX_WRITE_BUFFER)
             .on_upgrade(move |socket| serve(socket, conn, sub)),
         Err(rejection) => rejection.into_response(),
     }
@@ -77,16 +98,23 @@ async fn serve(socket: WebSocket, conn: Connection, mut sub: Box<dyn EventSubscr
     let mut next_ping = deadline_after(config.heartbeat);
     let mut idle_deadline = deadline_after(config.idle_timeout);
     let end = loop {
+        // Not biased: a client that floods frames must not starve the pings, the events and
+        // the write timeout (and so keep a connection that never drains alive).
         tokio::select! {
-            biased;
             () = shutdown_requested(&mut shutdown) => break End::Shutdown,
             () = until(conn.expires_at) => break End::TokenExpired,
-            incoming = rx.next() => match incoming {
-                None | Some(Ok(Message::Close(_))) => break End::ClientClosed,
-                Some(Err(_)) => break End::Broken,
-                Some(Ok(_)) => idle_deadline = deadline_after(config.idle_timeout),
+            incoming = rx.next() => match heard(incoming) {
+                Ok(()) => idle_deadline = deadline_after(config.idle_timeout),
+                Err(end) => break end,
             },
-            () = until(idle_deadline) => break End::Idle,
+            () = until(idle_deadline) => match rx.next().now_or_never() {
+                // A frame that arrived meanwhile counts (the select is not biased towards it).
+                Some(incoming) => match heard(incoming) {
+                    Ok(()) => idle_deadline = deadline_after(config.idle_timeout),
+                    Err(end) => break end,
+                },
+                None => break End::Idle,
+            },
             () = until(next_ping) => {
                 next_ping = deadline_after(config.heartbeat);
                 if let Err(end) = write(&mut tx, Message::Ping(Bytes::new()), Some(&*sub), config.write_timeout).await {
@@ -104,6 +132,15 @@ async fn serve(socket: WebSocket, conn: Connection, mut sub: Box<dyn EventSubscr
     finish(end, tx, rx, conn, sub).await;
 }
 
+/// What a frame from the client means: it is alive, or the connection ends.
+fn heard(incoming: Option<Result<Message, axum::Error>>) -> Result<(), End> {
+    match incoming {
+        None | Some(Ok(Message::Close(_))) => Err(End::ClientClosed),
+        Some(Err(_)) => Err(End::Broken),
+        Some(Ok(_)) => Ok(()),
+    }
+}
+
 async fn finish(end: End, mut tx: Tx, mut rx: Rx, conn: Connection, mut sub: Box<dyn EventSubscription>) {
     let write_timeout = conn.state.config().write_timeout;
     let (control, code, reason) = match end {
@@ -112,7 +149,7 @@ async fn finish(end: End, mut tx: Tx, mut rx: Rx, conn: Connection, mut sub: Box
             while let Some(item) = sub.try_next() {
                 match send_item(&mut tx, &conn, None, item, write_timeout).await {
                     Ok(()) => {}
-                    Err(End::Lagged) => break,
+                    Err(End::Lagged | End::Unavailable) => break,
                     Err(_) => return,
                 }
             }
@@ -124,6 +161,9 @@ async fn finish(end: End, mut tx: Tx, mut rx: Rx, conn: Connection, mut sub: Box
             (Some(Control::Lagged.json()), CLOSE_LAGGED, "lagged")
         }
         End::Idle => (None, CLOSE_IDLE_TIMEOUT, "idle timeout"),
+        End::Unavailable => {
+            (Some(Control::Unavailable.json()), CLOSE_TRY_AGAIN_LATER, "events unavailable, try again later")
+        }
         End::ClientClosed => {
             // Sends the answer tungstenite queued for the client's close frame.
             let _ = tokio::time::timeout(write_timeout, tx.close()).await;
@@ -177,6 +217,7 @@ async fn send_item(
         ReplayItem::Gap { missed } => Control::Gap { missed: *missed }.json(),
         ReplayItem::Reset => Control::Reset.json(),
         ReplayItem::Lagged => return Err(End::Lagged),
+        ReplayItem::Unavailable => return Err(End::Unavailable),
     };
     write(tx, Message::Text(text.into()), lag_watch, write_timeout).await?;
     if let ReplayItem::Event(event) = &item {

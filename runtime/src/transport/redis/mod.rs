@@ -78,6 +78,13 @@
 //!   as the connection writes, so it holds at most one page. If trimming overtakes a replay, or
 //!   the reader falls more than the stream bound behind, the connections concerned are lagged
 //!   too, and their resume gets the `gap` notice.
+//! - **One bad key stops only its user**: a user's key that is not a stream (Redis answers
+//!   `WRONGTYPE`) would fail the shared `XREAD` for everyone. When Redis refuses the read, the
+//!   reader asks each key's `TYPE`, drops the users whose key is not a stream from the read,
+//!   and ends their connections with the `unavailable` notice (WebSocket close 1013, the end of
+//!   the SSE stream); the others are read again at once. Such a user reconnecting is refused
+//!   with `503` (`source_unavailable`) until the key is a stream again (or gone), then served
+//!   as before.
 //! - **Redis down**: the reader and replays retry with backoff, connections stay open and
 //!   resume where they were once Redis is back; a connection attempt for a user this replica does
 //!   not read yet is refused with `503` (`source_unavailable`) while Redis cannot be reached.
@@ -290,6 +297,25 @@ fn unexpected(what: &str, value: &Value) -> RedisError {
         "unexpected reply",
         format!("{what}: {shown}"),
     ))
+}
+
+/// One field of an `XINFO STREAM` reply (a flat list of names and values, or a map).
+pub(crate) fn info_field<'a>(info: &'a Value, name: &str) -> Option<&'a Value> {
+    match info {
+        Value::Array(flat) => {
+            flat.chunks(2).find(|pair| text(&pair[0]) == Some(name)).and_then(|pair| pair.get(1))
+        }
+        Value::Map(pairs) => pairs.iter().find(|(key, _)| text(key) == Some(name)).map(|(_, value)| value),
+        _ => None,
+    }
+}
+
+/// An integer field of an `XINFO STREAM` reply.
+pub(crate) fn info_int(info: &Value, name: &str) -> Option<i64> {
+    match info_field(info, name)? {
+        Value::Int(n) => Some(*n),
+        other => text(other)?.parse().ok(),
+    }
 }
 
 /// An `XRANGE` / `XREVRANGE` reply: `[[id, [field, value, …]], …]`.

@@ -14,8 +14,8 @@ use agent_events_schema::Event;
 use tokio::sync::Notify;
 
 use super::{
-    connection_broken, connection_config, count_failures, count_read_error, parse_entries, parse_read,
-    Backoff, EntryId, Link, RawEntry, RedisStreams, BACKOFF, COMMAND_TIMEOUT,
+    connection_broken, connection_config, count_failures, count_read_error, info_int, parse_entries,
+    parse_read, permanent, Backoff, EntryId, Link, RawEntry, RedisStreams, BACKOFF, COMMAND_TIMEOUT,
 };
 use crate::sync::lock;
 use crate::transport::replay::{CursorEvent, ReplayItem, SubscribeError, DEFAULT_QUEUE_LEN};
@@ -176,6 +176,9 @@ struct Queue {
     live: VecDeque<Live>,
     lagged: bool,
     closed: bool,
+    /// The user's stream cannot be read (not a stream: `WRONGTYPE`): the subscription ends
+    /// with [`ReplayItem::Unavailable`].
+    unavailable: bool,
 }
 
 struct Live {
@@ -236,7 +239,7 @@ impl RedisSource {
             None => {
                 let latest = inner.latest(&key).await.map_err(|e| {
                     count_read_error();
-                    SubscribeError::Unavailable(format!("Redis cannot be reached: {e}"))
+                    SubscribeError::Unavailable(format!("reading the stream `{key}` failed: {e}"))
                 })?;
                 inner.join(&user_id, &shared, Some(latest)).unwrap_or(latest)
             }
@@ -354,6 +357,33 @@ impl SourceInner {
         feeds.iter().map(|(user, feed)| (user.clone(), self.streams.key(user), feed.position)).collect()
     }
 
+    /// After an `XREAD` that Redis refused: finds the keys of the round that are not streams
+    /// (a `WRONGTYPE` key fails the whole shared read), drops their users from the read and
+    /// ends those users' subscriptions with [`ReplayItem::Unavailable`] (they reconnect, and are
+    /// refused with `503` until the key is a stream again), so the other users go on. How many
+    /// users were dropped.
+    async fn isolate(&self, round: &[(Arc<str>, String, EntryId)]) -> usize {
+        let mut bad = Vec::new();
+        for (user, key, _) in round {
+            let mut cmd = ::redis::cmd("TYPE");
+            cmd.arg(key);
+            match self.link.query::<String>(&cmd).await {
+                Ok(kind) if kind != "stream" && kind != "none" => bad.push(user.clone()),
+                Ok(_) => {}
+                Err(_) => return 0, // Redis itself is in trouble: the reader backs off.
+            }
+        }
+        let mut feeds = lock(&self.feeds);
+        for user in &bad {
+            let Some(feed) = feeds.remove(user) else { continue };
+            for sub in &feed.subscribers {
+                lock(&sub.state).unavailable = true;
+                sub.notify.notify_one();
+            }
+        }
+        bad.len()
+    }
+
     /// Interrupts the reader's blocking `XREAD`; whether it was blocked.
     async fn unblock_reader(&self) -> bool {
         let Some(id) = *lock(&self.reader_id) else { return false };
@@ -364,6 +394,20 @@ impl SourceInner {
 
     /// Whether entries after `position` may have been trimmed before the reader read them.
     async fn trimmed_after(&self, key: &str, position: EntryId) -> bool {
+        // A stream that never lost an entry (as many entries as were ever added: Redis 7's
+        // `XINFO STREAM`) lost none after `position` either. Without this, a feed that began
+        // before its stream existed (`position` 0-0) would take its first full batch for an
+        // overrun, and lag every connection of the user.
+        let mut info = ::redis::cmd("XINFO");
+        info.arg("STREAM").arg(key);
+        if let Ok(info) = self.link.query::<Value>(&info).await {
+            if let (Some(added), Some(length)) = (info_int(&info, "entries-added"), info_int(&info, "length"))
+            {
+                if added == length {
+                    return false;
+                }
+            }
+        }
         let mut cmd = ::redis::cmd("XRANGE");
         cmd.arg(key).arg("-").arg("+").arg("COUNT").arg(1);
         match self.link.query::<Value>(&cmd).await.and_then(parse_entries) {
@@ -503,6 +547,12 @@ impl Reader {
                 Err(error) => {
                     if connection_broken(&error) {
                         connection = None;
+                    } else if let Some(source) = self.source.upgrade() {
+                        // Refused by Redis: if one user's key is to blame, read the others now.
+                        if source.isolate(&round).await > 0 {
+                            count_read_error();
+                            continue;
+                        }
                     }
                     self.pause().await;
                 }
@@ -662,6 +712,9 @@ impl RedisSubscription {
             if shared.is_lagged() {
                 return Some(self.end_lagged());
             }
+            if lock(&shared.state).unavailable {
+                return Some(self.end_unavailable());
+            }
             if let Some(replay) = &mut self.replay {
                 if let Some((id, event)) = replay.page.pop_front() {
                     self.last = Some(id);
@@ -688,6 +741,11 @@ impl RedisSubscription {
                             return Some(self.end_lagged());
                         }
                     }
+                    Err(error) if permanent(&error) => {
+                        // Not a stream (`WRONGTYPE`): retrying cannot help this connection.
+                        count_read_error();
+                        return Some(self.end_unavailable());
+                    }
                     Err(_) => {
                         count_read_error();
                         replay.retry_at = Some(Instant::now() + replay.backoff.next_delay());
@@ -713,6 +771,9 @@ impl RedisSubscription {
         if self.shared.is_lagged() {
             return Some(self.end_lagged());
         }
+        if lock(&self.shared.state).unavailable {
+            return Some(self.end_unavailable());
+        }
         if let Some(replay) = &mut self.replay {
             if let Some((id, event)) = replay.page.pop_front() {
                 self.last = Some(id);
@@ -735,6 +796,13 @@ impl RedisSubscription {
             }
             notified.await;
         }
+    }
+
+    fn end_unavailable(&mut self) -> ReplayItem {
+        self.done = true;
+        self.replay = None;
+        lock(&self.shared.state).live.clear();
+        ReplayItem::Unavailable
     }
 
     fn end_lagged(&mut self) -> ReplayItem {
