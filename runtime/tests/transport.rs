@@ -15,7 +15,7 @@ mod transport {
     use agent_events::testing::Recorder;
     use agent_events::transport::{
         bearer_token, router, AuthError, AuthFuture, Authenticator, Identity, JwtAuthenticator, ReplayHub,
-        ReplayItem, TransportState, TransportStateBuilder,
+        ReplayItem, StalledWritesClose, TransportState, TransportStateBuilder,
     };
     use agent_events::{EventBridge, EventSink};
     use axum::http::request::Parts;
@@ -507,6 +507,53 @@ mod transport {
         let mut again = ws(&server, "alice", &format!("after={}", seen[seen.len() - 1].0)).await;
         let rest = ws_events(&mut again, all.len() - seen.len()).await;
         assert_eq!([ids(&seen), ids(&rest)].concat(), all);
+    }
+
+    /// An SSE client that never reads, on a raw socket with a small receive buffer, while its
+    /// user's run goes on: served through `StalledWritesClose`, the connection is closed once a
+    /// write has made no progress for the timeout, and its place under the per-user cap is free
+    /// again. Served without it, the same connection stays open.
+    #[tokio::test]
+    async fn an_sse_client_that_never_reads_is_closed_after_the_write_timeout() {
+        async fn stalled_connection_closes(guarded: bool) -> bool {
+            let hub = ReplayHub::builder().queue_len(1024).build();
+            let listener = small_send_buffer_listener();
+            let addr = listener.local_addr().expect("address");
+            let state = TransportState::builder(hub.clone(), JwtAuthenticator::hs256(hs_secret()))
+                .max_connections_per_user(1)
+                .build();
+            let app = router(state.clone());
+            if guarded {
+                let listener = StalledWritesClose::new(listener, Duration::from_millis(300));
+                tokio::spawn(axum::serve(listener, app).into_future());
+            } else {
+                tokio::spawn(axum::serve(listener, app).into_future());
+            }
+            let bridge = EventBridge::builder().sink(hub.clone()).build();
+            let socket = TcpSocket::new_v4().expect("socket");
+            socket.set_recv_buffer_size(4096).expect("receive buffer");
+            let mut stream = socket.connect(addr).await.expect("connect");
+            let request = format!(
+                "GET /events/sse?token={} HTTP/1.1\r\nHost: {addr}\r\nAccept: text/event-stream\r\n\r\n",
+                token("alice")
+            );
+            stream.write_all(request.as_bytes()).await.expect("request");
+            // The run goes on with 16 KiB steps; the client reads nothing.
+            let run = bridge.start_run(ctx("alice"));
+            let step = "x".repeat(16 * 1024);
+            for _ in 0..200 {
+                run.thinking(&step);
+                tokio::time::sleep(Duration::from_millis(5)).await;
+            }
+            // Long past the timeout: is the connection's place under the cap free again?
+            tokio::time::sleep(Duration::from_millis(1500)).await;
+            let again = sse_get(&format!("http://{addr}/events/sse?token={}", token("alice")), None).await;
+            let freed = again.status() == 200;
+            drop(stream);
+            freed
+        }
+        assert!(stalled_connection_closes(true).await, "closed: a new connection fits under the cap of 1");
+        assert!(!stalled_connection_closes(false).await, "without the listener the stalled connection stays");
     }
 
     #[tokio::test]

@@ -133,6 +133,7 @@
 mod auth;
 #[cfg(feature = "jwt")]
 mod jwt;
+mod listener;
 #[cfg(feature = "redis")]
 pub mod redis;
 mod replay;
@@ -149,6 +150,7 @@ use axum::Router;
 pub use auth::{bearer_token, AuthError, AuthFuture, Authenticator, Identity};
 #[cfg(feature = "jwt")]
 pub use jwt::{JwtAuthenticator, JwtKeyError};
+pub use listener::{ClientAddr, StallGuard, StalledWritesClose};
 pub use replay::{
     CursorEvent, ReplayHub, ReplayHubBuilder, ReplayItem, ReplaySubscription, SubscribeError,
     DEFAULT_IDLE_EXPIRY, DEFAULT_MAX_USERS, DEFAULT_QUEUE_LEN, DEFAULT_REPLAY_BUFFER,

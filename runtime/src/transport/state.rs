@@ -191,7 +191,8 @@ impl TransportStateBuilder {
     /// Connections one client address may have open at once (default: no cap). One more is
     /// refused with `429` and the code `too_many_connections_from_address`. The address is the
     /// peer's, so serve the app with
-    /// `into_make_service_with_connect_info::<SocketAddr>()`: without it, every connection is
+    /// `into_make_service_with_connect_info::<SocketAddr>()` (`::<ClientAddr>()` on a
+    /// [`StalledWritesClose`](super::StalledWritesClose) listener): without it, every connection is
     /// refused with `500` (`peer_address_unknown`) rather than let the cap do nothing. Behind a
     /// proxy every client has the proxy's address: cap there instead.
     pub fn max_connections_per_ip(mut self, connections: usize) -> Self {
@@ -355,9 +356,14 @@ impl TransportState {
         }
         let ip = match self.inner.config.max_per_ip {
             None => None,
-            Some(_) => match parts.extensions.get::<ConnectInfo<SocketAddr>>() {
-                Some(ConnectInfo(addr)) => Some(addr.ip()),
-                None => {
+            Some(_) => match (
+                parts.extensions.get::<ConnectInfo<SocketAddr>>(),
+                parts.extensions.get::<ConnectInfo<super::ClientAddr>>(),
+            ) {
+                (Some(ConnectInfo(addr)), _) | (None, Some(ConnectInfo(super::ClientAddr(addr)))) => {
+                    Some(addr.ip())
+                }
+                (None, None) => {
                     return Err(Refusal::new(
                         StatusCode::INTERNAL_SERVER_ERROR,
                         "peer_address_unknown",
