@@ -105,7 +105,9 @@ fn run(language: &str, file: &str, text: &str, edits: usize) {
     }
     let mut sorted = latencies.clone();
     sorted.sort();
-    println!("{language}: {line_count} lines, {first} findings, {edits} edits (each waits for its diagnostics)");
+    println!(
+        "{language}: {line_count} lines, {first} findings, {edits} edits (each waits for its diagnostics)"
+    );
     println!(
         "  latency from didChange to publishDiagnostics: median {:.1} ms, p90 {:.1} ms, max {:.1} ms (debounce {} ms included)",
         percentile(&sorted, 0.5).as_secs_f64() * 1e3,
@@ -123,7 +125,8 @@ fn run(language: &str, file: &str, text: &str, edits: usize) {
         percentile(&early, 0.5).as_secs_f64() * 1e3,
         percentile(&late, 0.5).as_secs_f64() * 1e3
     );
-    let shown: Vec<String> = memory.iter().map(|(v, kib)| format!("{v}: {:.1}", *kib as f64 / 1024.0)).collect();
+    let shown: Vec<String> =
+        memory.iter().map(|(v, kib)| format!("{v}: {:.1}", *kib as f64 / 1024.0)).collect();
     println!("  resident memory (MiB) after edit n: {}", shown.join(", "));
     let (base, last) = (memory[1].1 as f64, memory.last().unwrap().1 as f64);
     println!("  memory after the last edit / after edit 10: {:.2}", last / base);

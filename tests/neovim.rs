@@ -77,7 +77,9 @@ fn neovim() -> Option<PathBuf> {
     }
     let required = std::env::var_os("AGENT_EVENTS_REQUIRE_SERVICES").is_some_and(|v| v == "1");
     assert!(!required, "Neovim (`nvim`) is not installed, and AGENT_EVENTS_REQUIRE_SERVICES=1 requires it");
-    eprintln!("SKIPPED: Neovim (`nvim`) is not installed (`apt-get install neovim`); the editor test did not run");
+    eprintln!(
+        "SKIPPED: Neovim (`nvim`) is not installed (`apt-get install neovim`); the editor test did not run"
+    );
     None
 }
 
@@ -117,20 +119,21 @@ fn neovim_applies_a_quick_fix_and_saves() {
         }
         std::thread::sleep(Duration::from_millis(50));
     };
-    let outcome = std::fs::read_to_string(&report).unwrap_or_else(|_| format!("no report (Neovim exited with {status})"));
+    let outcome = std::fs::read_to_string(&report)
+        .unwrap_or_else(|_| format!("no report (Neovim exited with {status})"));
     assert!(outcome.starts_with("OK "), "{outcome}");
     let count: usize = outcome[3..].trim().parse().unwrap();
     assert!(count > 5, "the file's diagnostics: {count}");
 
     // What `fix` writes for the file (its only safe fix is that one).
-    let fixed = Command::new(binary)
-        .args(["fix", "src/tools.rs"])
-        .current_dir(&expected)
-        .output()
-        .unwrap();
+    let fixed = Command::new(binary).args(["fix", "src/tools.rs"]).current_dir(&expected).output().unwrap();
     assert!(fixed.status.success(), "{}", String::from_utf8_lossy(&fixed.stderr));
     let want = std::fs::read_to_string(expected.join("src/tools.rs")).unwrap();
     let got = std::fs::read_to_string(&file).unwrap();
-    assert_ne!(got, std::fs::read_to_string(fixture.join("src/tools.rs")).unwrap(), "the file was saved changed");
+    assert_ne!(
+        got,
+        std::fs::read_to_string(fixture.join("src/tools.rs")).unwrap(),
+        "the file was saved changed"
+    );
     assert_eq!(got, want, "the editor's quick fix writes what `fix` writes");
 }
