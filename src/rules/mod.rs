@@ -502,9 +502,7 @@ impl ActiveRule {
                 rule.help = help.clone();
             }
         }
-        if !lang.spec().rewrites {
-            rule.rewrites.clear();
-        }
+        rule.rewrites.retain(|rw| lang.spec().rewrites && rw.applies_to(lang));
         rule
     }
 

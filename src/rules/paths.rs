@@ -23,7 +23,7 @@ fn replacement<'r>(cx: &'r Cx<'_>, entry: &str) -> Option<&'r str> {
 /// path up to the deprecated name becomes the new path (`Notifier::new()` → `new::path::new()`).
 /// Imports are left to a person: a `use` group cannot hold an absolute path.
 fn rewrite_path(cx: &Cx<'_>, mention: &crate::facts::Mention, segs: &[&str]) -> Option<Fix> {
-    if mention.kind == MentionKind::Import || !cx.lang.spec().rewrites {
+    if mention.kind == MentionKind::Import || cx.lang != crate::frontend::Lang::Rust {
         return None;
     }
     let name = *segs.last()?;
