@@ -367,3 +367,34 @@ fn stale_python_suppressions_are_removed() {
     run(&["fix"], dir.path());
     assert_eq!(read(dir.path(), "app/a.py"), "x = 1\n");
 }
+
+#[test]
+fn deprecated_python_names_are_rewritten_in_imports_annotations_and_calls() {
+    let config = "[rules.deprecated-api]\nrewrite-paths = [\"WebSocketNotifier -> app.events.adapter.EventAdapter\"]\n";
+    let src = "from app.websocket.core import WebSocketNotifier, other\n\n\ndef make(user) -> WebSocketNotifier:\n    n: WebSocketNotifier = WebSocketNotifier(user)\n    return n\n";
+    let dir = project(config, &[("app/a.py", src.as_bytes())]);
+    run(&["fix", "--select", "deprecated-api"], dir.path());
+    assert_eq!(read(dir.path(), "app/a.py"), src, "the fixes are unsafe");
+    let out = run(&["fix", "--unsafe-fixes", "--select", "deprecated-api"], dir.path());
+    assert_eq!(out.status.code(), Some(0), "{:?}", text(&out));
+    assert_eq!(
+        read(dir.path(), "app/a.py"),
+        "from app.websocket.core import other\nfrom app.events.adapter import EventAdapter\n\n\ndef make(user) -> EventAdapter:\n    n: EventAdapter = EventAdapter(user)\n    return n\n"
+    );
+}
+
+#[test]
+fn python_events_missing_fields_get_placeholders() {
+    let src = "async def f(ws):\n    await ws.send_json({\"type\": \"tool_completed\", \"tool_name\": \"s\"})\n    await ws.send_json(dict(type=\"agent_thinking\"))\n    await ws.send_json({\n        \"type\": \"tool_executing\",\n        \"tool_name\": \"s\",\n    })\n";
+    let dir = project("", &[("app/a.py", src.as_bytes())]);
+    run(&["fix", "--select", "event-missing-field"], dir.path());
+    assert_eq!(read(dir.path(), "app/a.py"), src, "the fixes are unsafe");
+    let out = run(&["fix", "--unsafe-fixes", "--select", "event-missing-field"], dir.path());
+    assert_eq!(out.status.code(), Some(0), "{:?}", text(&out));
+    assert_eq!(
+        read(dir.path(), "app/a.py"),
+        "async def f(ws):\n    await ws.send_json({\"type\": \"tool_completed\", \"tool_name\": \"s\", \"tool_call_id\": \"TODO\", \"results\": None, \"success\": False})\n    await ws.send_json(dict(type=\"agent_thinking\", thought=\"TODO\"))\n    await ws.send_json({\n        \"type\": \"tool_executing\",\n        \"tool_name\": \"s\",\n        \"tool_call_id\": \"TODO\",\n    })\n"
+    );
+    let check = run(&["check", "--select", "event-missing-field"], dir.path());
+    assert_eq!(check.status.code(), Some(0), "{:?}", text(&check));
+}

@@ -800,6 +800,55 @@ pub fn imports(text: &str, parsed: &Parsed<ModModule>, uses: &[String]) -> Vec<c
     edits
 }
 
+/// The edits that make `from old import Name` (the imported name written at `name`) import
+/// `new_name` from `module` instead, keeping an `as` alias: the statement is rewritten when it
+/// imports that name alone, else the name leaves it and a new import follows it. When the file
+/// already imports the new name from that module, the old name is only removed.
+pub fn rename_import(text: &str, name: Span, module: &str, new_name: &str) -> Option<Vec<crate::fix::Edit>> {
+    let parsed = ruff_python_parser::parse_module(text).ok()?;
+    let body = &parsed.syntax().body;
+    let (stmt, index) = body.iter().find_map(|s| match s {
+        Stmt::ImportFrom(i) => {
+            let k = i.names.iter().position(|a| a.name.start().to_usize() == name.start)?;
+            Some((i, k))
+        }
+        _ => None,
+    })?;
+    let alias = &stmt.names[index];
+    let bound = alias.asname.as_ref().map(ToString::to_string);
+    let line = match &bound {
+        Some(a) => format!("from {module} import {new_name} as {a}"),
+        None => format!("from {module} import {new_name}"),
+    };
+    let present = body.iter().any(|s| {
+        matches!(s, Stmt::ImportFrom(i) if i.level == 0
+            && i.module.as_ref().is_some_and(|m| m.as_str() == module)
+            && i.names.iter().any(|a| a.name.as_str() == new_name && a.asname.as_ref().map(ToString::to_string) == bound))
+    });
+    let edit =
+        |start: usize, end: usize, content: String| crate::fix::Edit { span: Span::new(start, end), content };
+    let (start, end) = (stmt.start().to_usize(), stmt.end().to_usize());
+    if stmt.names.len() == 1 {
+        if present {
+            let from = line_start(text, start);
+            return Some(vec![edit(from, line_after(text, end), String::new())]);
+        }
+        return Some(vec![edit(start, end, line)]);
+    }
+    let removal = if index + 1 < stmt.names.len() {
+        edit(alias.start().to_usize(), stmt.names[index + 1].start().to_usize(), String::new())
+    } else {
+        edit(stmt.names[index - 1].end().to_usize(), alias.end().to_usize(), String::new())
+    };
+    let mut edits = vec![removal];
+    if !present {
+        let at = line_after(text, end);
+        let lead = if at == text.len() && !text.ends_with('\n') { "\n" } else { "" };
+        edits.push(edit(at, at, format!("{lead}{line}\n")));
+    }
+    Some(edits)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -987,6 +1036,40 @@ mod tests {
             uses: Vec::new(),
         };
         assert!(Rewrite::new_python(bad).is_err());
+    }
+
+    #[test]
+    fn renamed_imports_keep_their_alias_and_their_neighbours() {
+        let rename = |text: &str, needle: &str| {
+            let at = text.find(needle).unwrap();
+            let edits =
+                rename_import(text, Span::new(at, at + needle.len()), "app.events.adapter", "EventAdapter")
+                    .unwrap();
+            let fix = crate::fix::Fix { applicability: Applicability::Unsafe, edits };
+            crate::fix::apply(text, &[&fix]).0
+        };
+        assert_eq!(
+            rename("from app.ws import WebSocketNotifier as N\n", "WebSocketNotifier"),
+            "from app.events.adapter import EventAdapter as N\n"
+        );
+        assert_eq!(
+            rename(
+                "from app.ws import (\n    Other,\n    WebSocketNotifier,\n)\nx = 1\n",
+                "WebSocketNotifier"
+            ),
+            "from app.ws import (\n    Other,\n)\nfrom app.events.adapter import EventAdapter\nx = 1\n"
+        );
+        assert_eq!(
+            rename("from app.ws import WebSocketNotifier, Other\n", "WebSocketNotifier"),
+            "from app.ws import Other\nfrom app.events.adapter import EventAdapter\n"
+        );
+        assert_eq!(
+            rename(
+                "from app.events.adapter import EventAdapter\nfrom app.ws import WebSocketNotifier\n",
+                "WebSocketNotifier"
+            ),
+            "from app.events.adapter import EventAdapter\n"
+        );
     }
 
     #[test]
