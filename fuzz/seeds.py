@@ -27,6 +27,17 @@ def rewrites() -> list[tuple[str, str]]:
     return found
 
 
+def python_rewrites() -> list[tuple[str, str]]:
+    """The rewrites of the Python fixture's migration (`[rules.<id>.python.rewrites]`)."""
+    found = []
+    for pyproject in sorted((ROOT / "fixtures").rglob("pyproject.toml")):
+        table = tomllib.loads(pyproject.read_text()).get("tool", {}).get("agent-events", {})
+        for rule in table.get("rules", {}).values():
+            for r in rule.get("python", {}).get("rewrites", []):
+                found.append((r["match"], r["replace"]))
+    return found
+
+
 def main() -> None:
     rust = sorted((ROOT / "fixtures").rglob("*.rs"))
     python = sorted((ROOT / "fixtures").rglob("*.py"))
@@ -42,7 +53,14 @@ def main() -> None:
     for i, (pattern, replace) in enumerate(pairs):
         for path in rust[i % len(rust) :: max(1, len(pairs))][:3] or rust[:1]:
             put("rewrite", f"{pattern}\0{replace}\0".encode() + path.read_bytes())
-    print(f"seeds: {len(rust)} Rust and {len(python)} Python files, {len(pairs)} rewrites")
+    py_pairs = python_rewrites()
+    for i, (pattern, replace) in enumerate(py_pairs):
+        for path in python[i % len(python) :: max(1, len(py_pairs))][:3] or python[:1]:
+            put("rewrite_python", f"{pattern}\0{replace}\0".encode() + path.read_bytes())
+    print(
+        f"seeds: {len(rust)} Rust and {len(python)} Python files, {len(pairs)} rewrites, "
+        f"{len(py_pairs)} Python rewrites"
+    )
 
 
 if __name__ == "__main__":

@@ -110,6 +110,8 @@ impl Pattern {
     /// between the pattern's statements.
     pub fn new(pattern: &str, replace: &str) -> Result<Pattern, String> {
         let marked = mark(&dedent(pattern));
+        // The front-end's parse first: it refuses code nested too deep to walk.
+        crate::frontend::python::parse(&marked, &Default::default()).0.map_err(|e| e.message)?;
         let parsed = ruff_python_parser::parse_module(&marked).map_err(|e| e.error.to_string())?;
         let mut body = parsed.into_syntax().body;
         let template = dedent(replace);
@@ -648,6 +650,14 @@ pub fn fix_for(
     Some(fix)
 }
 
+/// [`fix_for`] on a file's text: `None` too when the file does not parse (or is nested too deep
+/// for the front-end).
+pub fn fix_in(rewrite: &super::Rewrite, text: &str, within: Span) -> Option<crate::fix::Fix> {
+    crate::frontend::python::parse(text, &Default::default()).0.ok()?;
+    let parsed = ruff_python_parser::parse_module(text).ok()?;
+    fix_for(rewrite, text, &parsed, within)
+}
+
 /// An import a rewrite needs: `from module import name` (`as alias`), or `import module`.
 #[derive(Debug, PartialEq, Eq)]
 enum Import {
@@ -1018,6 +1028,22 @@ mod tests {
             apply_with(&rw, text, "send_json").unwrap(),
             "async def f(ws):\n    await emit_thinking('x')\n    done()\n"
         );
+    }
+
+    #[test]
+    fn patterns_and_files_nested_too_deep_are_refused() {
+        crate::lint::on_worker_stack(|| {
+            let deep = format!("{}x{}", "[".repeat(3_000), "]".repeat(3_000));
+            let def = RewriteDef {
+                pattern: deep.clone(),
+                replace: "y".into(),
+                applicability: Applicability::Safe,
+                uses: Vec::new(),
+            };
+            assert!(matches!(Rewrite::new_python(def), Err(crate::rewrite::RewriteError::Python(_))));
+            let rw = rewrite("$n.notify_agent_thinking($t)", "emit($t)", &[]);
+            assert!(fix_in(&rw, &deep, Span::new(0, 1)).is_none());
+        });
     }
 
     #[test]
