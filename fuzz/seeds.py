@@ -28,10 +28,13 @@ def rewrites() -> list[tuple[str, str]]:
 
 
 def python_rewrites() -> list[tuple[str, str]]:
-    """The rewrites of the Python fixture's migration (`[rules.<id>.python.rewrites]`)."""
+    """The Python rewrites (`[rules.<id>.python.rewrites]`) of fuzz/fixing-config.toml and of the
+    Python fixture's migration."""
     found = []
+    tables = [tomllib.loads((ROOT / "fuzz" / "fixing-config.toml").read_text())]
     for pyproject in sorted((ROOT / "fixtures").rglob("pyproject.toml")):
-        table = tomllib.loads(pyproject.read_text()).get("tool", {}).get("agent-events", {})
+        tables.append(tomllib.loads(pyproject.read_text()).get("tool", {}).get("agent-events", {}))
+    for table in tables:
         for rule in table.get("rules", {}).values():
             for r in rule.get("python", {}).get("rewrites", []):
                 found.append((r["match"], r["replace"]))
