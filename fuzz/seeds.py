@@ -27,6 +27,20 @@ def rewrites() -> list[tuple[str, str]]:
     return found
 
 
+def python_rewrites() -> list[tuple[str, str]]:
+    """The Python rewrites (`[rules.<id>.python.rewrites]`) of fuzz/fixing-config.toml and of the
+    Python fixture's migration."""
+    found = []
+    tables = [tomllib.loads((ROOT / "fuzz" / "fixing-config.toml").read_text())]
+    for pyproject in sorted((ROOT / "fixtures").rglob("pyproject.toml")):
+        tables.append(tomllib.loads(pyproject.read_text()).get("tool", {}).get("agent-events", {}))
+    for table in tables:
+        for rule in table.get("rules", {}).values():
+            for r in rule.get("python", {}).get("rewrites", []):
+                found.append((r["match"], r["replace"]))
+    return found
+
+
 def main() -> None:
     rust = sorted((ROOT / "fixtures").rglob("*.rs"))
     python = sorted((ROOT / "fixtures").rglob("*.py"))
@@ -42,7 +56,14 @@ def main() -> None:
     for i, (pattern, replace) in enumerate(pairs):
         for path in rust[i % len(rust) :: max(1, len(pairs))][:3] or rust[:1]:
             put("rewrite", f"{pattern}\0{replace}\0".encode() + path.read_bytes())
-    print(f"seeds: {len(rust)} Rust and {len(python)} Python files, {len(pairs)} rewrites")
+    py_pairs = python_rewrites()
+    for i, (pattern, replace) in enumerate(py_pairs):
+        for path in python[i % len(python) :: max(1, len(py_pairs))][:3] or python[:1]:
+            put("rewrite_python", f"{pattern}\0{replace}\0".encode() + path.read_bytes())
+    print(
+        f"seeds: {len(rust)} Rust and {len(python)} Python files, {len(pairs)} rewrites, "
+        f"{len(py_pairs)} Python rewrites"
+    )
 
 
 if __name__ == "__main__":

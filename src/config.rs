@@ -264,7 +264,9 @@ impl Config {
                         let rewrite = crate::rewrite::Rewrite::new(def)
                             .map_err(|e| err(format!("`{at}[{i}]`: {e}")))?;
                         rules[index].rewrites.push(rewrite.clone());
-                        for lang in Lang::ALL.into_iter().filter(|l| l.spec().rewrites) {
+                        for lang in
+                            Lang::ALL.into_iter().filter(|l| l.spec().rewrites && rewrite.applies_to(*l))
+                        {
                             by_lang[lang.index()][index].rewrites.push(rewrite.clone());
                         }
                     }
@@ -275,6 +277,18 @@ impl Config {
                         .as_table()
                         .ok_or_else(|| err(format!("`{at}`: must be a table of name lists")))?;
                     for (key, value) in table {
+                        if key == "rewrites" && lang == Lang::Python {
+                            let defs: Vec<crate::rewrite::RewriteDef> =
+                                value.clone().try_into().map_err(|e: toml::de::Error| {
+                                    err(format!("`{at}.rewrites`: {}", e.message()))
+                                })?;
+                            for (i, def) in defs.into_iter().enumerate() {
+                                let rewrite = crate::rewrite::Rewrite::new_python(def)
+                                    .map_err(|e| err(format!("`{at}.rewrites[{i}]`: {e}")))?;
+                                by_lang[lang.index()][index].rewrites.push(rewrite);
+                            }
+                            continue;
+                        }
                         set_list(&mut by_lang[lang.index()][index], &format!("{at}.{key}"), key, value)
                             .map_err(err)?;
                     }

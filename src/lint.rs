@@ -453,8 +453,8 @@ impl<'c> Linter<'c> {
         };
         self.apply_suppressions(rel, text, &index, ok, &parsed.comments, &mut findings);
         drop(parsed);
-        if lang.spec().rewrites {
-            self.attach_rewrites(text, &index, &mut findings);
+        if ok && lang.spec().rewrites {
+            self.attach_rewrites(lang, text, &index, &mut findings);
         }
         findings.sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));
         findings.dedup_by(|a, b| a.rule == b.rule && a.span == b.span);
@@ -463,30 +463,43 @@ impl<'c> Linter<'c> {
 
     /// Gives findings that have no fix yet the fix of the first of their rule's rewrites whose
     /// pattern matches code around them.
-    fn attach_rewrites(&self, text: &str, index: &LineIndex, findings: &mut [Finding]) {
+    fn attach_rewrites(&self, lang: Lang, text: &str, index: &LineIndex, findings: &mut [Finding]) {
+        let rules = self.config.rules_for(lang);
         let wanted = |f: &Finding| {
-            f.fix.is_none() && self.config.rules.iter().any(|r| r.def.id == f.rule && !r.rewrites.is_empty())
+            f.fix.is_none()
+                && rules.iter().any(|r| r.def.id == f.rule && r.rewrites.iter().any(|rw| rw.applies_to(lang)))
         };
         if !findings.iter().any(wanted) {
             return;
         }
-        let Ok(file) = syn::parse_file(text.strip_prefix('\u{feff}').unwrap_or(text)) else { return };
         let base = text.len() - text.strip_prefix('\u{feff}').unwrap_or(text).len();
         let body = &text[base..];
-        for finding in findings.iter_mut().filter(|f| wanted(f)) {
-            let Some(rule) = self.config.rules.iter().find(|r| r.def.id == finding.rule) else { continue };
-            let within =
-                Span::new(finding.span.start.saturating_sub(base), finding.span.end.saturating_sub(base));
-            let fix = rule.rewrites.iter().find_map(|rw| crate::rewrite::fix_for(rw, body, &file, within));
-            if let Some(mut fix) = fix {
-                for edit in &mut fix.edits {
-                    edit.span = Span::new(edit.span.start + base, edit.span.end + base);
+        let mut attach = |fix_for: &dyn Fn(&crate::rewrite::Rewrite, Span) -> Option<crate::fix::Fix>| {
+            for finding in findings.iter_mut().filter(|f| wanted(f)) {
+                let Some(rule) = rules.iter().find(|r| r.def.id == finding.rule) else { continue };
+                let within =
+                    Span::new(finding.span.start.saturating_sub(base), finding.span.end.saturating_sub(base));
+                let fix = rule.rewrites.iter().find_map(|rw| fix_for(rw, within));
+                if let Some(mut fix) = fix {
+                    for edit in &mut fix.edits {
+                        edit.span = Span::new(edit.span.start + base, edit.span.end + base);
+                    }
+                    finding.fix = Some(placed(fix, text, index));
                 }
-                finding.fix = Some(placed(fix, text, index));
+            }
+        };
+        match lang {
+            Lang::Rust => {
+                let Ok(file) = syn::parse_file(body) else { return };
+                attach(&|rw, within| crate::rewrite::fix_for(rw, body, &file, within));
+                drop(file);
+                proc_macro2::extra::invalidate_current_thread_spans();
+            }
+            Lang::Python => {
+                let Ok(parsed) = ruff_python_parser::parse_module(body) else { return };
+                attach(&|rw, within| crate::rewrite::python::fix_for(rw, body, &parsed, within));
             }
         }
-        drop(file);
-        proc_macro2::extra::invalidate_current_thread_spans();
     }
 
     fn apply_suppressions(

@@ -1,5 +1,8 @@
-//! Rewrites as data: a Rust pattern with metavariables and a replacement template.
+//! Rewrites as data: a pattern with metavariables and a replacement template, matched on Rust
+//! tokens here and on Python syntax trees in [`python`]. A rewrite configured for every language
+//! applies to the languages its pattern parses in; one in a rule's Python section to Python only.
 //!
+//! For Rust:
 //! - `$x` binds any expression (the same text wherever `$x` repeats); `$$$xs` binds a list
 //!   (e.g. the arguments of a call); a lone `$$$` between statements is a gap of any statements.
 //! - A pattern is an expression, or a sequence of statements within one block (`a(); $$$ b();`).
@@ -16,7 +19,10 @@ use quote::ToTokens;
 use syn::visit::Visit;
 
 use crate::fix::{Applicability, Edit, Fix};
+use crate::frontend::Lang;
 use crate::source::{indentation_at, Span};
+
+pub mod python;
 
 const VAR: &str = "__ae_var_";
 const LIST: &str = "__ae_list_";
@@ -68,10 +74,15 @@ enum Pat {
 #[derive(Clone, Debug)]
 pub struct Rewrite {
     def: RewriteDef,
-    /// An expression pattern, or the runs of a statement pattern (`None` is a gap).
-    shape: Shape,
+    /// An expression pattern, or the runs of a statement pattern (`None` is a gap); `None` when
+    /// the pattern is not Rust.
+    shape: Option<Shape>,
     /// The template's pieces, one per run (a single one for an expression).
     pieces: Vec<String>,
+    /// The pattern for Python files, when it is Python.
+    python: Option<python::Pattern>,
+    /// Whether the rewrite was written for every language (its replacement may not be Python).
+    shared: bool,
 }
 
 #[derive(Clone, Debug)]
@@ -149,6 +160,9 @@ pub enum RewriteError {
     /// The pattern is empty.
     #[error("`match` is empty")]
     Empty,
+    /// A Python pattern or template that does not check out.
+    #[error("Python pattern: {0}")]
+    Python(String),
     /// The template's pieces do not match the pattern's runs of statements.
     #[error(
         "`replace` has {pieces} piece(s) between `$$$` gaps but `match` has {runs} run(s) of statements"
@@ -162,9 +176,40 @@ pub enum RewriteError {
 }
 
 impl Rewrite {
-    /// Checks a rewrite: the pattern tokenizes, and a statement pattern's template has one
-    /// piece per run of statements.
+    /// Checks a rewrite written for every language: it must check out as Rust (the pattern
+    /// tokenizes, and a statement pattern's template has one piece per run of statements) or as
+    /// Python ([`python::Pattern::new`]); it applies to each language it checks out in.
     pub fn new(def: RewriteDef) -> Result<Rewrite, RewriteError> {
+        let python = python::Pattern::new(&def.pattern, &def.replace).ok();
+        match Rewrite::rust(def.clone()) {
+            Ok(mut rewrite) => {
+                rewrite.python = python;
+                Ok(rewrite)
+            }
+            Err(e) => match python {
+                Some(python) => {
+                    Ok(Rewrite { def, shape: None, pieces: Vec::new(), python: Some(python), shared: true })
+                }
+                None => Err(e),
+            },
+        }
+    }
+
+    /// Checks a rewrite written for Python files only.
+    pub fn new_python(def: RewriteDef) -> Result<Rewrite, RewriteError> {
+        let python = python::Pattern::new(&def.pattern, &def.replace).map_err(RewriteError::Python)?;
+        Ok(Rewrite { def, shape: None, pieces: Vec::new(), python: Some(python), shared: false })
+    }
+
+    /// Whether the rewrite applies to files of `lang`.
+    pub fn applies_to(&self, lang: Lang) -> bool {
+        match lang {
+            Lang::Rust => self.shape.is_some(),
+            Lang::Python => self.python.is_some(),
+        }
+    }
+
+    fn rust(def: RewriteDef) -> Result<Rewrite, RewriteError> {
         let tokens =
             TokenStream::from_str(&mark(&def.pattern)).map_err(|e| RewriteError::Tokenize(e.to_string()))?;
         let pats = to_pats(tokens);
@@ -208,7 +253,7 @@ impl Rewrite {
                 return Err(RewriteError::Pieces { pieces: pieces.len(), runs });
             }
         }
-        Ok(Rewrite { def, shape, pieces })
+        Ok(Rewrite { def, shape: Some(shape), pieces, python: None, shared: true })
     }
 
     /// The definition.
@@ -381,11 +426,12 @@ impl<'ast> Visit<'ast> for Collect<'_> {
 
 /// The fix a rewrite makes for a finding at `within`, if its pattern matches code around it.
 pub fn fix_for(rewrite: &Rewrite, text: &str, file: &syn::File, within: Span) -> Option<Fix> {
+    let shape = rewrite.shape.as_ref()?;
     let mut found = Candidates::default();
     Collect { within, found: &mut found }.visit_file(file);
     let m = Matcher { text };
     let mut edits = Vec::new();
-    match &rewrite.shape {
+    match shape {
         Shape::Expr(pats) => {
             // The innermost expression that matches.
             for (span, tokens) in found.exprs.iter().rev() {

@@ -241,3 +241,185 @@ fn diff_with_only_unsafe_fixes_says_how_many_and_how_to_see_them() {
     );
     assert_eq!(read(dir.path(), "src/lib.rs"), src, "nothing written");
 }
+
+const PY_REWRITES: &str = r#"
+[[rules.user-emitter-call.python.rewrites]]
+match = "await $n.notify_agent_thinking($t)"
+replace = "await emit(\"agent_thinking\", thought=$t)"
+applicability = "safe"
+uses = ["from app.events.adapter import emit"]
+
+[[rules.context-manager-call.python.rewrites]]
+match = """
+await $c.websocket_manager.send_tool_executing($c.user_id, $name, $p)
+$$$
+await $c.websocket_manager.send_tool_completed($c.user_id, $name, $r)
+"""
+replace = """
+await emit("tool_executing", tool_name=$name, parameters=$p)
+try:
+    $$$
+finally:
+    await emit("tool_completed", tool_name=$name, results=$r)
+"""
+applicability = "safe"
+uses = ["from app.events.adapter import emit"]
+"#;
+
+const PY_SOURCE: &str = r#""""Runs the agent."""
+from app.events.adapter import EventAdapter
+
+
+async def run(context, notifier):
+    await notifier.notify_agent_thinking("one")
+    if context.ready:
+        await context.websocket_manager.send_tool_executing(context.user_id, "search", {"q": 1})
+        # the tool may raise
+        r = await search(
+            "q",
+        )
+        await context.websocket_manager.send_tool_completed(context.user_id, "search", r)
+    await notifier.notify_agent_thinking(f"step {2}")
+"#;
+
+const PY_FIXED: &str = r#""""Runs the agent."""
+from app.events.adapter import EventAdapter, emit
+
+
+async def run(context, notifier):
+    await emit("agent_thinking", thought="one")
+    if context.ready:
+        await emit("tool_executing", tool_name="search", parameters={"q": 1})
+        try:
+            # the tool may raise
+            r = await search(
+                "q",
+            )
+        finally:
+            await emit("tool_completed", tool_name="search", results=r)
+    await emit("agent_thinking", thought=f"step {2}")
+"#;
+
+#[test]
+fn python_rewrites_apply_to_a_fixed_point_and_import_what_they_use() {
+    let dir = project(PY_REWRITES, &[("app/agent.py", PY_SOURCE.as_bytes())]);
+    let out = run(&["fix", "--select", "user-emitter-call,context-manager-call"], dir.path());
+    assert_eq!(out.status.code(), Some(0), "{:?}", text(&out));
+    assert_eq!(read(dir.path(), "app/agent.py"), PY_FIXED);
+    let again = run(&["fix", "--select", "user-emitter-call,context-manager-call"], dir.path());
+    assert!(text(&again).1.contains("applied 0 fix(es) to 0 file(s)"), "{:?}", text(&again));
+    assert_eq!(read(dir.path(), "app/agent.py"), PY_FIXED);
+}
+
+#[test]
+fn python_diff_prints_and_writes_nothing() {
+    let dir = project(PY_REWRITES, &[("app/agent.py", PY_SOURCE.as_bytes())]);
+    let (diff, _) = text(&run(&["fix", "--diff", "--select", "user-emitter-call"], dir.path()));
+    assert!(diff.starts_with("--- a/app/agent.py\n+++ b/app/agent.py\n"), "{diff}");
+    assert!(diff.contains("\n+    await emit(\"agent_thinking\", thought=\"one\")\n"), "{diff}");
+    assert_eq!(read(dir.path(), "app/agent.py"), PY_SOURCE);
+}
+
+#[test]
+fn a_python_fix_whose_result_would_not_parse_is_refused() {
+    let broken = PY_REWRITES.replace("finally:\n", "finally\n");
+    let dir = project(&broken, &[("app/agent.py", PY_SOURCE.as_bytes())]);
+    let (_, err) = text(&run(&["fix", "--select", "context-manager-call"], dir.path()));
+    assert!(err.contains("app/agent.py: not fixed: the fixed file would not parse"), "{err}");
+    assert_eq!(read(dir.path(), "app/agent.py"), PY_SOURCE);
+}
+
+#[test]
+fn a_failing_verify_command_restores_python_files() {
+    let dir = project(PY_REWRITES, &[("app/a.py", PY_SOURCE.as_bytes()), ("app/b.py", PY_SOURCE.as_bytes())]);
+    let out = run(&["fix", "--verify", "grep -q never-there app/a.py"], dir.path());
+    assert_eq!(out.status.code(), Some(1));
+    assert!(text(&out).1.contains("restored all 2 changed file(s)"), "{:?}", text(&out));
+    assert_eq!(read(dir.path(), "app/a.py"), PY_SOURCE);
+    assert_eq!(read(dir.path(), "app/b.py"), PY_SOURCE);
+    assert!(!dir.path().join(".agent-events-fix-journal").exists());
+    let ok = run(
+        &[
+            "fix",
+            "--select",
+            "user-emitter-call,context-manager-call",
+            "--verify",
+            "grep -q finally: app/a.py",
+        ],
+        dir.path(),
+    );
+    assert_eq!(ok.status.code(), Some(0), "{:?}", text(&ok));
+    assert_eq!(read(dir.path(), "app/a.py"), PY_FIXED);
+}
+
+#[test]
+fn python_line_endings_and_a_byte_order_mark_are_kept() {
+    let crlf = PY_SOURCE.replace('\n', "\r\n");
+    let mut bom = b"\xef\xbb\xbf".to_vec();
+    bom.extend_from_slice(PY_SOURCE.as_bytes());
+    let dir = project(PY_REWRITES, &[("app/crlf.py", crlf.as_bytes()), ("app/bom.py", &bom)]);
+    let out = run(&["fix", "--select", "user-emitter-call,context-manager-call"], dir.path());
+    assert_eq!(out.status.code(), Some(0), "{:?}", text(&out));
+    assert_eq!(read(dir.path(), "app/crlf.py"), PY_FIXED.replace('\n', "\r\n"));
+    assert_eq!(read(dir.path(), "app/bom.py"), format!("\u{feff}{PY_FIXED}"));
+}
+
+#[test]
+fn overlapping_python_fixes_are_never_both_applied() {
+    // Both sends of the pair are findings and both get the same fix: it applies once.
+    let dir = project(PY_REWRITES, &[("app/a.py", PY_SOURCE.as_bytes())]);
+    let out = run(&["fix", "--select", "context-manager-call"], dir.path());
+    assert!(text(&out).1.contains("applied 1 fix(es) to 1 file(s)"), "{:?}", text(&out));
+    let fixed = read(dir.path(), "app/a.py");
+    assert_eq!(fixed.matches("try:").count(), 1, "{fixed}");
+    assert_eq!(fixed.matches("finally:").count(), 1, "{fixed}");
+}
+
+#[test]
+fn a_python_rewrite_that_does_not_check_out_is_a_configuration_error() {
+    let config =
+        "[[rules.user-emitter-call.python.rewrites]]\nmatch = \"a()\\n$$$\\nb()\"\nreplace = \"c()\"\n";
+    let dir = project(config, &[("app/a.py", PY_SOURCE.as_bytes())]);
+    let out = run(&["check"], dir.path());
+    assert_eq!(out.status.code(), Some(2));
+    assert!(text(&out).1.contains("`rules.user-emitter-call.python.rewrites[0]`"), "{:?}", text(&out));
+}
+
+#[test]
+fn stale_python_suppressions_are_removed() {
+    let src = "x = 1  # agent-events: allow(user-emitter-call) -- stale\n";
+    let dir = project("", &[("app/a.py", src.as_bytes())]);
+    run(&["fix"], dir.path());
+    assert_eq!(read(dir.path(), "app/a.py"), "x = 1\n");
+}
+
+#[test]
+fn deprecated_python_names_are_rewritten_in_imports_annotations_and_calls() {
+    let config = "[rules.deprecated-api]\nrewrite-paths = [\"WebSocketNotifier -> app.events.adapter.EventAdapter\"]\n";
+    let src = "from app.websocket.core import WebSocketNotifier, other\n\n\ndef make(user) -> WebSocketNotifier:\n    n: WebSocketNotifier = WebSocketNotifier(user)\n    return n\n";
+    let dir = project(config, &[("app/a.py", src.as_bytes())]);
+    run(&["fix", "--select", "deprecated-api"], dir.path());
+    assert_eq!(read(dir.path(), "app/a.py"), src, "the fixes are unsafe");
+    let out = run(&["fix", "--unsafe-fixes", "--select", "deprecated-api"], dir.path());
+    assert_eq!(out.status.code(), Some(0), "{:?}", text(&out));
+    assert_eq!(
+        read(dir.path(), "app/a.py"),
+        "from app.websocket.core import other\nfrom app.events.adapter import EventAdapter\n\n\ndef make(user) -> EventAdapter:\n    n: EventAdapter = EventAdapter(user)\n    return n\n"
+    );
+}
+
+#[test]
+fn python_events_missing_fields_get_placeholders() {
+    let src = "async def f(ws):\n    await ws.send_json({\"type\": \"tool_completed\", \"tool_name\": \"s\"})\n    await ws.send_json(dict(type=\"agent_thinking\"))\n    await ws.send_json({\n        \"type\": \"tool_executing\",\n        \"tool_name\": \"s\",\n    })\n";
+    let dir = project("", &[("app/a.py", src.as_bytes())]);
+    run(&["fix", "--select", "event-missing-field"], dir.path());
+    assert_eq!(read(dir.path(), "app/a.py"), src, "the fixes are unsafe");
+    let out = run(&["fix", "--unsafe-fixes", "--select", "event-missing-field"], dir.path());
+    assert_eq!(out.status.code(), Some(0), "{:?}", text(&out));
+    assert_eq!(
+        read(dir.path(), "app/a.py"),
+        "async def f(ws):\n    await ws.send_json({\"type\": \"tool_completed\", \"tool_name\": \"s\", \"tool_call_id\": \"TODO\", \"results\": None, \"success\": False})\n    await ws.send_json(dict(type=\"agent_thinking\", thought=\"TODO\"))\n    await ws.send_json({\n        \"type\": \"tool_executing\",\n        \"tool_name\": \"s\",\n        \"tool_call_id\": \"TODO\",\n    })\n"
+    );
+    let check = run(&["check", "--select", "event-missing-field"], dir.path());
+    assert_eq!(check.status.code(), Some(0), "{:?}", text(&check));
+}

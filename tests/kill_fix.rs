@@ -1,5 +1,5 @@
-//! `fix` killed at random points (SIGKILL): every file is afterwards either its original or its
-//! complete fixed version, and the next `fix` finishes the job and leaves no temporary file.
+//! `fix` killed at random points (SIGKILL): every file, Rust or Python, is afterwards either its
+//! original or its complete fixed version, and the next `fix` finishes the job and leaves no temporary file.
 
 #![cfg(unix)]
 
@@ -13,25 +13,49 @@ fn bin() -> Command {
     Command::new(env!("CARGO_BIN_EXE_cargo-agent-events"))
 }
 
-/// A workspace of files that each hold a stale suppression (a safe fix removes it), padded with
-/// a long comment (cheap to lint, slow to write) so that the writes take a while.
+/// Every other file is Python: its emitter call is rewritten by a configured rewrite.
+const CONFIG: &str = r#"
+[[rules.user-emitter-call.python.rewrites]]
+match = "await $n.notify_agent_thinking($t)"
+replace = "await emit(\"agent_thinking\", thought=$t)"
+applicability = "safe"
+uses = ["from app.events.adapter import emit"]
+"#;
+
+fn name(i: usize) -> String {
+    if i.is_multiple_of(2) {
+        format!("src/f{i}.rs")
+    } else {
+        format!("src/f{i}.py")
+    }
+}
+
+/// A workspace of Rust and Python files that each hold a stale suppression (a safe fix removes
+/// it; a Python file also has a call a rewrite fixes), padded with a long comment (cheap to
+/// lint, slow to write) so that the writes take a while.
 fn project(dir: &Path) {
     std::fs::create_dir_all(dir.join("src")).unwrap();
     std::fs::write(dir.join("Cargo.toml"), "[workspace]\n").unwrap();
-    let padding = format!(
-        "/*\n{}*/\n",
-        "padding that makes the file long enough to take time to write\n".repeat(1_000)
-    );
+    std::fs::write(dir.join("agent-events.toml"), CONFIG).unwrap();
+    let line = "padding that makes the file long enough to take time to write\n";
+    let padding = format!("/*\n{}*/\n", line.repeat(1_000));
+    let py_padding = format!("# {}", line).repeat(1_000);
     for i in 0..FILES {
-        let text = format!(
-            "// file {i}\nfn quiet_{i}() {{\n    let total = {i}; // agent-events: allow(user-emitter-call) -- stale\n    let _ = total;\n}}\n{padding}"
-        );
-        std::fs::write(dir.join(format!("src/f{i}.rs")), text).unwrap();
+        let text = if i.is_multiple_of(2) {
+            format!(
+                "// file {i}\nfn quiet_{i}() {{\n    let total = {i}; // agent-events: allow(user-emitter-call) -- stale\n    let _ = total;\n}}\n{padding}"
+            )
+        } else {
+            format!(
+                "# file {i}\nasync def quiet_{i}(n):\n    total = {i}  # agent-events: allow(user-emitter-call) -- stale\n    await n.notify_agent_thinking(total)\n{py_padding}"
+            )
+        };
+        std::fs::write(dir.join(name(i)), text).unwrap();
     }
 }
 
 fn contents(dir: &Path) -> Vec<String> {
-    (0..FILES).map(|i| std::fs::read_to_string(dir.join(format!("src/f{i}.rs"))).unwrap()).collect()
+    (0..FILES).map(|i| std::fs::read_to_string(dir.join(name(i))).unwrap()).collect()
 }
 
 fn fix(dir: &Path) -> std::process::Child {
@@ -82,6 +106,8 @@ fn a_killed_fix_leaves_every_file_whole() {
     let first_write = first_write.unwrap_or(total / 2);
     let fixed = contents(&reference);
     assert!(fixed.iter().zip(&originals).all(|(f, o)| f != o && !f.contains("agent-events: allow")));
+    assert!(fixed.iter().skip(1).step_by(2).all(|f| f.contains("from app.events.adapter import emit\n")
+        && f.contains("    await emit(\"agent_thinking\", thought=total)\n")));
 
     let seed = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos() as u64;
     let mut rng = Lcg(seed);
@@ -104,8 +130,10 @@ fn a_killed_fix_leaves_every_file_whole() {
                 done += 1;
             } else {
                 assert_eq!(
-                    *text, originals[i],
-                    "seed {seed}, round {round}: src/f{i}.rs is neither original nor fixed"
+                    *text,
+                    originals[i],
+                    "seed {seed}, round {round}: {} is neither original nor fixed",
+                    name(i)
                 );
             }
         }

@@ -181,8 +181,8 @@ fn fixes_expected(id: &str, lang: Lang) -> BTreeSet<&'static str> {
         // Complete expected events in test code (the fixture is under `tests/`) become typed
         // payloads.
         ("direct-event-payload", Lang::Rust) => &["unsafe"],
-        // Placeholders for the missing fields, in `json!` objects.
-        ("event-missing-field", Lang::Rust) => &["unsafe"],
+        // Placeholders for the missing fields, in `json!` objects and Python dicts.
+        ("event-missing-field", _) => &["unsafe"],
         // The unused name, or the whole comment, is removed.
         ("unused-suppression", _) => &["safe"],
         _ => &[],

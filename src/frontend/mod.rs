@@ -60,7 +60,8 @@ pub struct Language {
     pub reparses: fn(&str) -> Result<(), String>,
     /// How a file's module path is found.
     pub module_path: ModulePath,
-    /// Whether configured rewrites and `rewrite-paths` fixes (written as Rust code) apply.
+    /// Whether configured rewrites apply to its files (each rewrite whose pattern is written in
+    /// the language).
     pub rewrites: bool,
 }
 
@@ -93,7 +94,7 @@ pub static LANGUAGES: [Language; 2] = [
         },
         reparses: |text| python::parse(text, &python::Options::default()).0.map(drop).map_err(|e| e.message),
         module_path: ModulePath::Dotted,
-        rewrites: false,
+        rewrites: true,
     },
 ];
 

@@ -36,9 +36,11 @@ pub fn check(cx: &Cx<'_>, hits: &mut Vec<Hit>) {
         let noun = if missing.len() == 1 { "field" } else { "fields" };
         let absent: Vec<&String> =
             cx.events.required(&event).iter().filter(|f| !keys.contains(&f.as_str())).collect();
-        let fix = (literal.kind == LiteralKind::Json)
-            .then(|| add_fields(cx.text, literal, &event, &absent))
-            .flatten();
+        let fix = match literal.kind {
+            LiteralKind::Json => add_fields(cx.text, literal, &event, &absent),
+            LiteralKind::Dict => add_python_fields(cx.text, literal, &event, &absent),
+            _ => None,
+        };
         let mut hit = Hit::at(literal.span);
         if let Some(fix) = fix {
             hit = hit.fix(fix);
@@ -83,6 +85,37 @@ fn later_keys<'f>(cx: &Cx<'f>, literal: &MapLiteral) -> Vec<&'f str> {
 /// A hand-built event names its type.
 pub fn needles(cx: &Needles<'_>) -> Vec<Vec<String>> {
     vec![{ cx.events.names().map(str::to_owned).collect() }]
+}
+
+/// The Python spelling of a placeholder.
+fn python_placeholder(event: &str, field: &str) -> &'static str {
+    match placeholder(event, field) {
+        "null" => "None",
+        "false" => "False",
+        other => other,
+    }
+}
+
+/// Unsafe fix for a Python dict (`{"type": …}` or `dict(type=…)`): the missing keys with
+/// placeholder values after the last entry, one per line when the dict spans lines.
+fn add_python_fields(text: &str, literal: &MapLiteral, event: &str, missing: &[&String]) -> Option<Fix> {
+    let last = literal.entries.iter().max_by_key(|e| e.value_span.end)?;
+    let at = last.value_span.end;
+    let written = text.get(literal.span.start..literal.span.end)?;
+    let call = !written.starts_with('{');
+    let multi_line = written.contains('\n');
+    let indent = crate::source::indentation_at(text, last.key_span.start);
+    let mut content = String::new();
+    for field in missing {
+        let value = python_placeholder(event, field);
+        let entry = if call { format!("{field}={value}") } else { format!("\"{field}\": {value}") };
+        if multi_line && text[literal.span.start..last.key_span.start].contains('\n') {
+            content.push_str(&format!(",\n{indent}{entry}"));
+        } else {
+            content.push_str(&format!(", {entry}"));
+        }
+    }
+    Some(Fix { applicability: Applicability::Unsafe, edits: vec![Edit { span: Span::new(at, at), content }] })
 }
 
 /// A value for a missing field that compiles and is plainly a placeholder.

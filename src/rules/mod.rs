@@ -307,6 +307,9 @@ pub struct LangDef {
     /// Name lists that replace the rule's lists of the same name.
     #[serde(default)]
     pub lists: BTreeMap<String, Vec<String>>,
+    /// Rewrites written in this language, for its files only.
+    #[serde(default)]
+    pub rewrites: Vec<crate::rewrite::RewriteDef>,
     /// An example that fires.
     pub bad: String,
     /// What to write instead; does not fire.
@@ -353,6 +356,9 @@ impl RuleDef {
             for (list, values) in &lang.lists {
                 let at = format!("lang.{name}.lists.{list}");
                 check_list(declared(&at, list)?.shape, &at, values)?;
+            }
+            for (i, r) in lang.rewrites.iter().enumerate() {
+                lang_rewrite(name, r.clone()).map_err(|e| RuleError::Rewrite(i, e.to_string()))?;
             }
         }
         for (i, r) in def.rewrites.iter().enumerate() {
@@ -559,10 +565,10 @@ impl ActiveRule {
             if let Some(help) = &def.help {
                 rule.help = help.clone();
             }
+            rule.rewrites
+                .extend(def.rewrites.iter().filter_map(|r| lang_rewrite(lang.name(), r.clone()).ok()));
         }
-        if !lang.spec().rewrites {
-            rule.rewrites.clear();
-        }
+        rule.rewrites.retain(|rw| lang.spec().rewrites && rw.applies_to(lang));
         rule
     }
 
@@ -800,9 +806,36 @@ pub fn render(template: &str, args: &[(&'static str, String)]) -> String {
     text
 }
 
+/// A rewrite of a rule file's `[lang.<name>]` section: written in that language.
+fn lang_rewrite(
+    lang: &str,
+    def: crate::rewrite::RewriteDef,
+) -> Result<crate::rewrite::Rewrite, crate::rewrite::RewriteError> {
+    match crate::frontend::Lang::from_name(lang) {
+        Some(crate::frontend::Lang::Python) => crate::rewrite::Rewrite::new_python(def),
+        _ => crate::rewrite::Rewrite::new(def),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_language_section_s_rewrites_apply_to_that_language_only() {
+        let def = parse(
+            "kind = \"missing-field\"\n[lang.python]\nbad = \"\"\ngood = \"\"\n[[lang.python.rewrites]]\nmatch = \"a($x)\"\nreplace = \"b($x)\"",
+        )
+        .unwrap();
+        let rule = ActiveRule::new(def, &SharedLists::builtin());
+        assert_eq!(rule.for_lang(crate::frontend::Lang::Python).rewrites.len(), 1);
+        assert_eq!(rule.for_lang(crate::frontend::Lang::Rust).rewrites.len(), 0);
+        let e = parse(
+            "kind = \"missing-field\"\n[lang.python]\nbad = \"\"\ngood = \"\"\n[[lang.python.rewrites]]\nmatch = \"a(\"\nreplace = \"b\"",
+        )
+        .unwrap_err();
+        assert!(matches!(e, RuleError::Rewrite(0, _)), "{e}");
+    }
 
     #[test]
     fn every_builtin_rule_parses_and_is_named_for_its_file() {

@@ -23,7 +23,7 @@ fn replacement<'r>(cx: &'r Cx<'_>, entry: &str) -> Option<&'r str> {
 /// path up to the deprecated name becomes the new path (`Notifier::new()` → `new::path::new()`).
 /// Imports are left to a person: a `use` group cannot hold an absolute path.
 fn rewrite_path(cx: &Cx<'_>, mention: &crate::facts::Mention, segs: &[&str]) -> Option<Fix> {
-    if mention.kind == MentionKind::Import || !cx.lang.spec().rewrites {
+    if mention.kind == MentionKind::Import || cx.lang != crate::frontend::Lang::Rust {
         return None;
     }
     let name = *segs.last()?;
@@ -33,6 +33,32 @@ fn rewrite_path(cx: &Cx<'_>, mention: &crate::facts::Mention, segs: &[&str]) -> 
     let at = written.find(name)?;
     let span = Span::new(mention.span.start, mention.span.start + at + name.len());
     Some(Fix::replace(Applicability::Unsafe, span, to))
+}
+
+/// Unsafe fix in a Python file, when `rewrite-paths` has `Name -> package.module.NewName`: an
+/// import of the name imports the new name from the new module instead (an `as` alias is kept);
+/// a bare use of the name (annotation, call, reference) becomes the new name. A use through an
+/// alias or a module attribute is left as it is: the renamed import covers the alias.
+fn rewrite_python_path(cx: &Cx<'_>, mention: &crate::facts::Mention, segs: &[&str]) -> Option<Fix> {
+    if cx.lang != crate::frontend::Lang::Python {
+        return None;
+    }
+    let name = *segs.last()?;
+    let written_path = segs.join("::");
+    let to = &cx.rule.replacements("rewrite-paths").iter().find(|r| r.from == written_path)?.to;
+    if to.contains("::") {
+        return None;
+    }
+    let (module, new_name) = to.rsplit_once('.')?;
+    if mention.kind == MentionKind::Import {
+        if mention.path.last().map(String::as_str) != Some(name) {
+            return None;
+        }
+        let edits = crate::rewrite::python::rename_import(cx.text, mention.span, module, new_name)?;
+        return Some(Fix { applicability: Applicability::Unsafe, edits });
+    }
+    (cx.text.get(mention.span.start..mention.span.end)? == name)
+        .then(|| Fix::replace(Applicability::Unsafe, mention.span, new_name))
 }
 
 pub fn check(cx: &Cx<'_>, hits: &mut Vec<Hit>) {
@@ -69,7 +95,9 @@ pub fn check(cx: &Cx<'_>, hits: &mut Vec<Hit>) {
             };
             let mut hit =
                 Hit::at(mention.span).arg("name", entry.as_str()).arg("how", how).arg("replacement", help);
-            if let Some(fix) = rewrite_path(cx, mention, segs) {
+            if let Some(fix) =
+                rewrite_path(cx, mention, segs).or_else(|| rewrite_python_path(cx, mention, segs))
+            {
                 hit = hit.fix(fix);
             }
             hits.push(hit);
