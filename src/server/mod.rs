@@ -2,8 +2,9 @@
 //! and `lsp-types`.
 //!
 //! - Open documents are linted from their unsaved text. Changes are queued per document: a newer
-//!   version replaces the one waiting, a job waits [`DEBOUNCE`] after its last change, and a
-//!   result for a version that is no longer current is dropped.
+//!   version replaces the one waiting; a change that follows another within [`DEBOUNCE`] waits
+//!   [`DEBOUNCE`] (a burst is linted once), one after a pause is linted at once; and a result
+//!   for a version that is no longer current is dropped.
 //! - The workspace is linted on start-up (and again when a configuration changes), for the files
 //!   that are not open.
 //! - One linter per project (configuration), built once; one long-lived lint thread with the
@@ -40,8 +41,8 @@ use crate::diagnostic::Finding;
 use crate::frontend::Lang;
 use projects::{is_config_file, Lintable, Projects};
 
-/// How long a document's lint waits after its last change: a burst of keystrokes is linted
-/// once.
+/// How long a document's lint waits after a change that follows another this closely: a burst
+/// of keystrokes is linted once.
 pub const DEBOUNCE: Duration = Duration::from_millis(10);
 
 /// Serves one session on stdin and stdout; the exit code is 0 after `shutdown` and `exit`.
@@ -78,7 +79,6 @@ struct Job {
     version: i32,
     text: Arc<str>,
     lintable: Lintable,
-    queued: Instant,
 }
 
 /// What the background threads send back.
@@ -92,38 +92,66 @@ enum Done {
 /// The documents waiting to be linted, newest version per document.
 #[derive(Default)]
 struct Queue {
-    jobs: Mutex<(BTreeMap<String, Job>, bool)>,
+    pending: Mutex<Pending>,
     ready: Condvar,
 }
 
+#[derive(Default)]
+struct Pending {
+    /// By URI, each with when it is due.
+    jobs: BTreeMap<String, (Job, Instant)>,
+    /// When each document last changed.
+    changed: HashMap<String, Instant>,
+    closed: bool,
+}
+
 impl Queue {
+    /// Queues a document's newest version. A change right after another one (within
+    /// [`DEBOUNCE`]) waits [`DEBOUNCE`], so a burst of keystrokes is linted once; a change after
+    /// a pause is linted at once.
     fn push(&self, job: Job) {
-        if let Ok(mut jobs) = self.jobs.lock() {
-            jobs.0.insert(job.uri.as_str().to_owned(), job);
+        if let Ok(mut pending) = self.pending.lock() {
+            let now = Instant::now();
+            let key = job.uri.as_str().to_owned();
+            let burst = pending.changed.get(&key).is_some_and(|last| now.duration_since(*last) < DEBOUNCE);
+            // A version already waiting keeps its time: a steady stream of changes is still
+            // linted every DEBOUNCE.
+            let waiting = pending.jobs.get(&key).map(|(_, due)| *due);
+            let due = waiting.unwrap_or(if burst { now + DEBOUNCE } else { now });
+            pending.changed.insert(key.clone(), now);
+            pending.jobs.insert(key, (job, due));
             self.ready.notify_one();
+        }
+    }
+
+    /// Forgets a closed document.
+    fn forget(&self, uri: &str) {
+        if let Ok(mut pending) = self.pending.lock() {
+            pending.jobs.remove(uri);
+            pending.changed.remove(uri);
         }
     }
 
     fn close(&self) {
-        if let Ok(mut jobs) = self.jobs.lock() {
-            jobs.1 = true;
+        if let Ok(mut pending) = self.pending.lock() {
+            pending.closed = true;
             self.ready.notify_one();
         }
     }
 
-    /// The next job whose debounce has passed; `None` once closed.
+    /// The next job that is due; `None` once closed.
     fn next(&self) -> Option<Job> {
-        let mut jobs = self.jobs.lock().ok()?;
+        let mut pending = self.pending.lock().ok()?;
         loop {
-            if jobs.1 {
+            if pending.closed {
                 return None;
             }
             let now = Instant::now();
-            let due = jobs.0.iter().map(|(k, j)| (j.queued + DEBOUNCE, k.clone())).min();
+            let due = pending.jobs.iter().map(|(k, (_, due))| (*due, k.clone())).min();
             match due {
-                Some((at, key)) if at <= now => return jobs.0.remove(&key),
-                Some((at, _)) => jobs = self.ready.wait_timeout(jobs, at - now).ok()?.0,
-                None => jobs = self.ready.wait(jobs).ok()?,
+                Some((at, key)) if at <= now => return pending.jobs.remove(&key).map(|(job, _)| job),
+                Some((at, _)) => pending = self.ready.wait_timeout(pending, at - now).ok()?.0,
+                None => pending = self.ready.wait(pending).ok()?,
             }
         }
     }
@@ -386,6 +414,7 @@ impl Server<'_> {
                 };
                 let uri = p.text_document.uri;
                 self.docs.remove(uri.as_str());
+                self.queue.forget(uri.as_str());
                 // Closed, the document shows the findings of the file on disk.
                 let diagnostics = self.lint_on_disk(&uri).unwrap_or_default();
                 if !diagnostics.is_empty() {
@@ -434,7 +463,6 @@ impl Server<'_> {
                 version: doc.version,
                 text: Arc::clone(&doc.text),
                 lintable,
-                queued: Instant::now(),
             }),
             None => self.publish(uri.clone(), Vec::new(), Some(doc.version)),
         }
