@@ -8,6 +8,9 @@
 //! Without Python 3.10+ (or without PyPI) the test says so and is skipped, unless
 //! `AGENT_EVENTS_REQUIRE_SERVICES=1` (as CI sets): then it fails.
 
+#[path = "../runtime/tests/skip/mod.rs"]
+mod skip;
+
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
@@ -16,17 +19,9 @@ fn repo() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
 
-fn required() -> bool {
-    std::env::var_os("AGENT_EVENTS_REQUIRE_SERVICES").is_some_and(|v| v == "1")
-}
-
-/// Skips (with a notice) or, when Python is required, fails.
+/// Skips (with a notice past libtest's capture) or, when Python is required, fails.
 fn unavailable(why: &str) {
-    assert!(!required(), "the Python walkthrough needs {why} (AGENT_EVENTS_REQUIRE_SERVICES=1)");
-    eprintln!(
-        "Python walkthrough SKIPPED: {why} (install Python 3.10+ with venv and pip; \
-         AGENT_EVENTS_REQUIRE_SERVICES=1 makes this a failure)"
-    );
+    skip::skip(why, "install Python 3.10+ with venv and pip, and reach PyPI");
 }
 
 fn text(o: &Output) -> String {
