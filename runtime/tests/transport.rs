@@ -412,20 +412,7 @@ mod transport {
         // A client that completes the handshake, then never reads nor answers a ping (a browser tab
         // whose machine went to sleep). Written by hand: tungstenite always answers pings it reads.
         let mut stream = TcpStream::connect(server.addr).await.expect("connect");
-        let request = format!(
-            "GET /events/ws?token={} HTTP/1.1\r\nHost: {}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
-         Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n",
-            token("alice"),
-            server.addr
-        );
-        stream.write_all(request.as_bytes()).await.expect("handshake sent");
-        let mut head = Vec::new();
-        while !head.ends_with(b"\r\n\r\n") {
-            let mut byte = [0u8];
-            timeout(WAIT, stream.read_exact(&mut byte)).await.expect("in time").expect("handshake answer");
-            head.push(byte[0]);
-        }
-        assert!(head.starts_with(b"HTTP/1.1 101"), "{}", String::from_utf8_lossy(&head));
+        raw_upgrade(&mut stream, &server, "alice").await;
 
         timeout(WAIT, server.state.drained()).await.expect("the silent client is dropped");
         assert_eq!(server.hub.subscriber_count("alice"), 0);
