@@ -41,12 +41,14 @@ pub fn is_config_file(path: &Path) -> bool {
 #[derive(Default)]
 pub struct Projects {
     by_root: HashMap<PathBuf, Project>,
+    /// Each folder's root, found once (not on every keystroke).
+    root_of: HashMap<PathBuf, PathBuf>,
 }
 
 impl Projects {
     /// The project of a folder (the root itself, or a folder in it).
     pub fn of_dir(&mut self, dir: &Path) -> &mut Project {
-        let root = find_root(dir, dir);
+        let root = self.root_of.entry(dir.to_owned()).or_insert_with(|| find_root(dir, dir)).clone();
         self.by_root.entry(root.clone()).or_insert_with(|| {
             let linter = Config::load(&root, None).map(|config| Arc::new(Linter::shared(Arc::new(config))));
             Project { root, linter, packages: Packages::default() }
@@ -80,5 +82,6 @@ impl Projects {
     /// Forgets every project: their configuration is read again when next asked for.
     pub fn clear(&mut self) {
         self.by_root.clear();
+        self.root_of.clear();
     }
 }
