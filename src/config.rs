@@ -56,6 +56,9 @@ pub struct RawConfig {
     /// Rule levels for some paths.
     #[serde(default)]
     pub overrides: Vec<Override>,
+    /// The project's own events: kinds, emitters and pairs.
+    #[serde(default)]
+    pub vocabulary: crate::rules::vocab::RawVocabulary,
 }
 
 /// A custom event type.
@@ -128,6 +131,8 @@ pub struct Config {
     pub canonical_paths: Vec<Vec<String>>,
     /// Custom event types and their required fields.
     pub custom_events: Vec<(String, Vec<String>)>,
+    /// The declared vocabulary.
+    pub vocabulary: crate::rules::vocab::Vocabulary,
     disabled: std::collections::BTreeSet<String>,
 }
 
@@ -320,6 +325,10 @@ impl Config {
             }
             custom_events.push((name, event.required));
         }
+        let mut builtin_kinds: Vec<&str> =
+            agent_events_schema::EventType::ALL.iter().map(|t| t.as_str()).collect();
+        builtin_kinds.extend(custom_events.iter().map(|(n, _)| n.as_str()));
+        let vocabulary = crate::rules::vocab::Vocabulary::new(raw.vocabulary, &builtin_kinds).map_err(err)?;
         let mut canonical_paths: Vec<Vec<String>> =
             CANONICAL_CRATES.iter().map(|c| vec![(*c).to_owned()]).collect();
         canonical_paths.extend(raw.canonical_paths.iter().map(|p| {
@@ -351,6 +360,7 @@ impl Config {
             overrides,
             canonical_paths,
             custom_events,
+            vocabulary,
             disabled: Default::default(),
         })
     }

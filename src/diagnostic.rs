@@ -59,6 +59,8 @@ pub struct Finding {
     pub help: String,
     /// Further spans.
     pub labels: Vec<Label>,
+    /// The note at the primary span, when it is not the rule's `label` (a declared pair's).
+    pub note: Option<String>,
     /// How to fix it, when the rule knows.
     pub fix: Option<FindingFix>,
     /// The innermost function or method around it (`impl DataAgent::run`), if any.

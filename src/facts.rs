@@ -33,6 +33,40 @@ pub struct Facts {
     pub returned: Vec<Span>,
     /// The attribute paths on `impl` blocks, by the self type (`agent_events`).
     pub impl_attrs: Vec<(String, Vec<String>)>,
+    /// Rust: value paths that are not called (a unit enum variant, `Event::Stop`) and project
+    /// macro invocations (`invoke_hooks!(OnStart, self)`), where a declared vocabulary may find
+    /// an event.
+    pub marks: Vec<Mark>,
+    /// Rust: the paths imported with a glob (`use Event::*` is `["Event"]`).
+    pub glob_imports: Vec<Vec<String>>,
+    /// Rust: type aliases, by name (`type E = events::Event;` is `("E", ["events", "Event"])`).
+    pub type_aliases: Vec<(String, Vec<String>)>,
+}
+
+/// A place a declared vocabulary may find an event that is neither a call nor a literal.
+#[derive(Debug, Clone)]
+pub struct Mark {
+    /// What is written.
+    pub kind: MarkKind,
+    /// Where.
+    pub span: Span,
+    /// The body it is in.
+    pub body: BodyId,
+}
+
+/// What a [`Mark`] is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum MarkKind {
+    /// A value path whose last segment is capitalised, not called (`Event::Stop`), resolved.
+    Path(Vec<String>),
+    /// A macro that is not one of the standard library's: its name (last path segment) and its
+    /// first token when that is an identifier.
+    Macro {
+        /// The macro's name, without `!`.
+        name: String,
+        /// Its first argument, when that is an identifier (`OnStart`).
+        first: Option<String>,
+    },
 }
 
 /// Identifies the body a fact occurs in.
@@ -291,6 +325,8 @@ pub struct Body {
     pub name: Option<String>,
     /// The tree.
     pub tree: Node,
+    /// Whether it is the body of a `stream!`/`try_stream!` macro.
+    pub stream: bool,
 }
 
 /// A node of a control-flow tree.
@@ -318,6 +354,10 @@ pub enum Node {
     Call(usize),
     /// A map literal (index into [`Facts::literals`]).
     Literal(usize),
+    /// A mark (index into [`Facts::marks`]).
+    Mark(usize),
+    /// A closure, async block or `stream!` body defined here (its own body, by id).
+    Nested(BodyId),
 }
 
 impl Node {
@@ -371,6 +411,15 @@ pub enum ExitKind {
     Break(Option<String>),
     /// `continue`, with its label.
     Continue(Option<String>),
+    /// A future dropped at an `.await`: one that another `select!` arm may win over, or a
+    /// task whose handle is `abort()`ed. Only the pairs opened inside `scope` are cut; the
+    /// path goes on after the future.
+    Cancel {
+        /// The future that may be dropped.
+        scope: Span,
+        /// What drops it: `select!` or `abort()`.
+        by: &'static str,
+    },
 }
 
 /// A compact, line-oriented rendering of facts for snapshot tests: spans are shown as the source
@@ -533,6 +582,19 @@ pub(crate) mod render {
         for (ty, attrs) in &facts.impl_attrs {
             let _ = writeln!(o, "impl attrs: {ty} [{}]", attrs.join(", "));
         }
+        for (i, m) in facts.marks.iter().enumerate() {
+            let what = match &m.kind {
+                MarkKind::Path(path) => path.join("::"),
+                MarkKind::Macro { name, first } => format!("{name}!({})", first.as_deref().unwrap_or("…")),
+            };
+            let _ = writeln!(o, "mark m{i} b{}: {what}", m.body);
+        }
+        for path in &facts.glob_imports {
+            let _ = writeln!(o, "glob import: {}::*", path.join("::"));
+        }
+        for (name, path) in &facts.type_aliases {
+            let _ = writeln!(o, "type alias: {name} = {}", path.join("::"));
+        }
     }
 
     fn chain_text(chain: &Chain) -> String {
@@ -585,6 +647,7 @@ pub(crate) mod render {
                     ExitKind::Continue(l) => {
                         format!("continue{}", l.as_ref().map_or_else(String::new, |l| format!(" '{l}")))
                     }
+                    ExitKind::Cancel { by, .. } => format!("cancel by {by}"),
                 };
                 let at: String = text
                     .get(exit.span.start..exit.span.end)
@@ -596,6 +659,8 @@ pub(crate) mod render {
             }
             Node::Call(i) => format!("c{i}"),
             Node::Literal(i) => format!("l{i}"),
+            Node::Mark(i) => format!("m{i}"),
+            Node::Nested(b) => format!("b{b}"),
             Node::Guard(g) => format!("if{}`{}`", if g.holds { "" } else { "!" }, g.key),
         }
     }

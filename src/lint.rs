@@ -209,7 +209,8 @@ impl<'c> Linter<'c> {
     }
 
     fn with_config(config: ConfigRef<'c>) -> Self {
-        let events = Events::new(config.custom_events.iter().cloned());
+        let events =
+            Events::new(config.custom_events.iter().cloned()).with_vocabulary(config.vocabulary.clone());
         let mut canonical_crates: Vec<String> = CANONICAL_CRATES.iter().map(|c| (*c).to_owned()).collect();
         canonical_crates.extend(config.canonical_paths.iter().filter(|p| p.len() == 1).map(|p| p[0].clone()));
         let options = frontend::Options {
@@ -383,8 +384,9 @@ impl<'c> Linter<'c> {
             start: index.position(text, hit.span.start),
             end: index.position(text, hit.span.end),
             message: rules::render(&rule.def.message, &args),
-            help: rules::render(&rule.help, &args),
+            help: rules::render(hit.help.as_deref().unwrap_or(&rule.help), &args),
             labels: hit.labels.into_iter().map(|(span, note)| label(span, note)).collect(),
+            note: hit.note,
             fix: hit.fix.map(|fix| placed(fix, text, index)),
             item: None,
             snippet: text

@@ -137,7 +137,9 @@ pub fn render(reports: &[FileReport], format: Format, color: bool, cx: &Context<
             let mut out = String::new();
             for (report, f) in findings {
                 let text = report.source.clone().unwrap_or_else(|| Arc::from(""));
-                let label = cx.rules.iter().find(|r| r.def.id == f.rule).and_then(|r| r.def.label.as_deref());
+                let label = f.note.as_deref().or_else(|| {
+                    cx.rules.iter().find(|r| r.def.id == f.rule).and_then(|r| r.def.label.as_deref())
+                });
                 let source = NamedSource::new(&f.path, text);
                 let rendered = Rendered { finding: f, program: cx.program, source, label };
                 let mut one = String::new();

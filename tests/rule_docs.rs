@@ -8,10 +8,16 @@ use std::path::Path;
 use cargo_agent_events::config::{Config, RawConfig};
 use cargo_agent_events::frontend::Lang;
 use cargo_agent_events::lint::Linter;
-use cargo_agent_events::rules::builtin_defs;
+use cargo_agent_events::rules::{builtin_defs, RuleDef};
 
-fn lint(text: &str) -> Vec<String> {
-    let config = Config::from_raw(RawConfig::default(), Path::new("agent-events.toml"), Vec::new()).unwrap();
+/// The configuration a rule's examples are linted with: its docs' `config`, if any.
+fn raw_config(def: &RuleDef, base: &str) -> RawConfig {
+    let text = format!("{base}\n{}", def.docs.config.as_deref().unwrap_or_default());
+    toml::from_str(&text).unwrap_or_else(|e| panic!("{}: the docs' `config` is invalid: {e}", def.id))
+}
+
+fn lint(def: &RuleDef, text: &str) -> Vec<String> {
+    let config = Config::from_raw(raw_config(def, ""), Path::new("agent-events.toml"), Vec::new()).unwrap();
     let linter = Linter::new(&config);
     linter.lint_text("src/example.rs", &[], text).findings.into_iter().map(|f| f.rule).collect()
 }
@@ -19,7 +25,7 @@ fn lint(text: &str) -> Vec<String> {
 #[test]
 fn bad_examples_fire_their_rule() {
     for def in builtin_defs() {
-        let rules = lint(&def.docs.bad);
+        let rules = lint(&def, &def.docs.bad);
         assert!(rules.contains(&def.id), "{}: the bad example fires {rules:?}", def.id);
     }
 }
@@ -27,13 +33,13 @@ fn bad_examples_fire_their_rule() {
 #[test]
 fn good_examples_fire_nothing() {
     for def in builtin_defs() {
-        let rules = lint(&def.docs.good);
+        let rules = lint(&def, &def.docs.good);
         assert!(rules.is_empty(), "{}: the good example fires {rules:?}", def.id);
     }
 }
 
-fn lint_python(text: &str) -> Vec<String> {
-    let raw: RawConfig = toml::from_str("canonical-calls = [\"self._websocket_adapter.emit_*\"]").unwrap();
+fn lint_python(def: &RuleDef, text: &str) -> Vec<String> {
+    let raw = raw_config(def, "canonical-calls = [\"self._websocket_adapter.emit_*\"]");
     let config = Config::from_raw(raw, Path::new("pyproject.toml"), Vec::new()).unwrap();
     let linter = Linter::new(&config);
     linter
@@ -46,22 +52,30 @@ fn lint_python(text: &str) -> Vec<String> {
 
 #[test]
 fn every_rule_has_python_examples_that_behave() {
-    for def in builtin_defs() {
+    for def in builtin_defs().into_iter().filter(|d| d.reads(Lang::Python)) {
         let (bad, good) =
             def.examples(Lang::Python).unwrap_or_else(|| panic!("{} has no [lang.python] section", def.id));
-        let rules = lint_python(bad);
+        let rules = lint_python(&def, bad);
         assert!(rules.contains(&def.id), "{}: the Python bad example fires {rules:?}", def.id);
-        let rules = lint_python(good);
+        let rules = lint_python(&def, good);
         assert!(rules.is_empty(), "{}: the Python good example fires {rules:?}", def.id);
     }
 }
 
-/// Every language of the table has examples in every rule.
+/// Every language of the table has examples in every rule that reads it, and none in a rule
+/// that does not.
 #[test]
 fn every_rule_has_examples_in_every_language() {
     for def in builtin_defs() {
         for lang in Lang::ALL {
-            assert!(def.examples(lang).is_some(), "{} has no examples in {}", def.id, lang.name());
+            assert_eq!(
+                def.examples(lang).is_some(),
+                def.reads(lang),
+                "{}: examples in {} but reads {:?}",
+                def.id,
+                lang.name(),
+                def.languages
+            );
         }
     }
 }
@@ -304,6 +318,7 @@ fn python_good_examples_run() {
     let Some(python) = python3() else { return };
     let examples: Vec<(String, String)> = builtin_defs()
         .iter()
+        .filter(|d| d.reads(Lang::Python))
         .map(|d| (d.id.clone(), d.examples(Lang::Python).unwrap().1.to_owned()))
         .collect();
     let (ok, ran, output) = run_python(python, &examples);

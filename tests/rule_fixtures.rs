@@ -92,7 +92,8 @@ fn check_flags(id: &str) -> &'static [&'static str] {
 /// A temporary project holding a copy of the fixture at the same relative path.
 fn project(id: &str, lang: Lang) -> tempfile::TempDir {
     let dir = tempfile::tempdir().unwrap();
-    std::fs::write(dir.path().join("agent-events.toml"), CONFIG).unwrap();
+    let config = format!("{CONFIG}{}", def(id).docs.config.as_deref().unwrap_or_default());
+    std::fs::write(dir.path().join("agent-events.toml"), config).unwrap();
     let to = dir.path().join(rel(id, lang));
     std::fs::create_dir_all(to.parent().unwrap()).unwrap();
     std::fs::copy(source(id, lang), to).unwrap();
@@ -324,6 +325,9 @@ rule_tests! {
     user_emitter_call => "user-emitter-call",
     deprecated_api => "deprecated-api",
     unpaired_tool_event => "unpaired-tool-event",
+    cfg_gated_close => "cfg-gated-close",
+    terminal_event_twice => "terminal-event-twice",
+    cancelled_pair => "cancelled-pair",
     unscoped_broadcast => "unscoped-broadcast",
     competing_emitter => "competing-emitter",
     parse_error => "parse-error",

@@ -185,7 +185,7 @@ impl FactsBuilder {
     /// A builder with body 0, the file's top level, open.
     pub fn new() -> Self {
         let mut facts = Facts::default();
-        facts.bodies.push(Body { name: None, tree: Node::empty() });
+        facts.bodies.push(Body { name: None, tree: Node::empty(), stream: false });
         FactsBuilder { facts, body: 0, owner: None, depth: 0, max_depth: 0, too_deep: None }
     }
 
@@ -377,7 +377,7 @@ pub trait Lowering: Sized {
     fn with_body(&mut self, name: Option<String>, build: impl FnOnce(&mut Self) -> Node) -> BodyId {
         let b = self.builder();
         let id = b.facts.bodies.len();
-        b.facts.bodies.push(Body { name, tree: Node::empty() });
+        b.facts.bodies.push(Body { name, tree: Node::empty(), stream: false });
         let outer = std::mem::replace(&mut b.body, id);
         let tree = build(self);
         let b = self.builder();

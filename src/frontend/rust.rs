@@ -10,6 +10,7 @@
 use std::collections::HashMap;
 
 use proc_macro2::{Delimiter, Spacing, TokenStream, TokenTree};
+use quote::ToTokens;
 use syn::parse::{ParseStream, Parser};
 use syn::punctuated::Punctuated;
 use syn::spanned::Spanned;
@@ -279,6 +280,14 @@ struct Walker<'a> {
     /// String constants defined in the file (`const TOOL_EXECUTING: &str = "tool_executing";`),
     /// by name: a use of one is that string.
     consts: HashMap<String, String>,
+    /// While lowering a future that may be dropped (a `select!` arm's, a spawned task whose
+    /// handle is `abort()`ed): the future's span and what drops it. Each `.await` in it is a
+    /// point where it may stop.
+    cancel: Option<(Span, &'static str)>,
+    /// The names of the task handles the function being lowered calls `abort()` on.
+    aborted: Vec<String>,
+    /// Whether the items being walked are in a `#[cfg(test)]` module.
+    in_test_mod: bool,
 }
 
 fn last_ident(path: &syn::Path) -> Option<String> {
@@ -545,6 +554,148 @@ fn attr_path(attr: &syn::Attribute) -> String {
     attr.path().segments.iter().map(|s| unraw(&s.ident.to_string())).collect::<Vec<_>>().join("::")
 }
 
+/// Macros of the standard library and the common logging and test crates: never a project's
+/// event macro, so not recorded as marks.
+const STD_MACROS: &[&str] = &[
+    "format",
+    "format_args",
+    "print",
+    "println",
+    "eprint",
+    "eprintln",
+    "write",
+    "writeln",
+    "panic",
+    "assert",
+    "assert_eq",
+    "assert_ne",
+    "debug_assert",
+    "debug_assert_eq",
+    "debug_assert_ne",
+    "vec",
+    "matches",
+    "todo",
+    "unimplemented",
+    "unreachable",
+    "dbg",
+    "concat",
+    "stringify",
+    "include_str",
+    "include_bytes",
+    "env",
+    "option_env",
+    "cfg",
+    "line",
+    "file",
+    "column",
+    "module_path",
+    "trace",
+    "debug",
+    "info",
+    "warn",
+    "error",
+    "log",
+    "anyhow",
+    "bail",
+    "ensure",
+    "json",
+    "join",
+    "try_join",
+    "pin",
+    "quote",
+    "format_ident",
+    "thread_local",
+    "lazy_static",
+    "macro_rules",
+    "compile_error",
+    "write_str",
+    "assert_matches",
+    "insta",
+    "assert_snapshot",
+    "assert_debug_snapshot",
+];
+
+/// One arm of `select!`: its future (absent for `else`) and its handler.
+struct SelectArm {
+    future: Option<Expr>,
+    handler: Expr,
+}
+
+/// `tokio::select!`'s grammar: `[biased;] (pat = future [, if cond] => handler[,])* [else =>
+/// handler]`.
+fn parse_select(tokens: TokenStream) -> syn::Result<Vec<SelectArm>> {
+    let parser = |input: syn::parse::ParseStream<'_>| -> syn::Result<Vec<SelectArm>> {
+        if input.peek(syn::Ident) && input.fork().parse::<syn::Ident>().is_ok_and(|i| i == "biased") {
+            input.parse::<syn::Ident>()?;
+            input.parse::<Token![;]>()?;
+        }
+        let mut arms = Vec::new();
+        while !input.is_empty() {
+            let future = if input.peek(Token![else]) {
+                input.parse::<Token![else]>()?;
+                None
+            } else {
+                Pat::parse_multi_with_leading_vert(input)?;
+                input.parse::<Token![=]>()?;
+                let future = Expr::parse_without_eager_brace(input)?;
+                if input.peek(Token![,]) {
+                    input.parse::<Token![,]>()?;
+                    input.parse::<Token![if]>()?;
+                    Expr::parse_without_eager_brace(input)?;
+                }
+                Some(future)
+            };
+            input.parse::<Token![=>]>()?;
+            let handler: Expr = input.parse()?;
+            if input.peek(Token![,]) {
+                input.parse::<Token![,]>()?;
+            }
+            arms.push(SelectArm { future, handler });
+        }
+        Ok(arms)
+    };
+    parser.parse2(tokens)
+}
+
+/// Whether an expression spawns a task (`tokio::spawn(…)`, `task::spawn(…)`, `set.spawn(…)`).
+fn is_spawn(e: &Expr) -> bool {
+    match core_expr(e) {
+        Expr::Call(c) => {
+            matches!(&*c.func, Expr::Path(p) if last_ident(&p.path).is_some_and(|n| n == "spawn" || n == "spawn_local"))
+        }
+        Expr::MethodCall(m) => m.method == "spawn" || m.method == "spawn_local",
+        _ => false,
+    }
+}
+
+/// The names `abort()` is called on in a block (`handle.abort()`), macro bodies included: the
+/// tokens `name . abort (`.
+fn aborted_handles(block: &syn::Block) -> Vec<String> {
+    fn scan(tokens: TokenStream, out: &mut Vec<String>) {
+        let trees: Vec<TokenTree> = tokens.into_iter().collect();
+        for (i, tree) in trees.iter().enumerate() {
+            if let TokenTree::Group(g) = tree {
+                scan(g.stream(), out);
+            }
+            if let [TokenTree::Ident(name), TokenTree::Punct(dot), TokenTree::Ident(method), TokenTree::Group(args)] =
+                &trees[i..trees.len().min(i + 4)]
+            {
+                if dot.as_char() == '.' && method == "abort" && args.delimiter() == Delimiter::Parenthesis {
+                    out.push(unraw(&name.to_string()));
+                }
+            }
+        }
+    }
+    let mut out = Vec::new();
+    scan(block.to_token_stream(), &mut out);
+    out
+}
+
+/// `#[cfg(test)]`.
+fn is_cfg_test(attr: &syn::Attribute) -> bool {
+    attr.path().is_ident("cfg") && attr.meta.to_token_stream().to_string().replace(' ', "") == "cfg(test)"
+}
+
 fn is_macro(mac: &syn::Macro, name: &str) -> bool {
     mac.path.segments.last().is_some_and(|s| s.ident == name)
 }
@@ -560,6 +711,9 @@ impl<'a> Walker<'a> {
             aliases: HashMap::new(),
             type_aliases: HashMap::new(),
             consts: HashMap::new(),
+            cancel: None,
+            aborted: Vec::new(),
+            in_test_mod: false,
         }
     }
 
@@ -670,7 +824,11 @@ impl<'a> Walker<'a> {
                     self.aliases.insert(unraw(&r.rename.to_string()), full);
                 }
             }
-            UseTree::Glob(_) => {}
+            UseTree::Glob(_) => {
+                if !record && !prefix.is_empty() {
+                    self.b.facts_mut().glob_imports.push(prefix);
+                }
+            }
             UseTree::Group(g) => {
                 for tree in &g.items {
                     self.use_tree(prefix.clone(), tree, record);
@@ -718,7 +876,11 @@ impl<'a> Walker<'a> {
 
     /// Records the attribute paths of the function just defined.
     fn fn_attrs(&mut self, attrs: &[syn::Attribute]) {
-        let paths = attrs.iter().map(attr_path).collect();
+        let mut paths: Vec<String> = attrs.iter().map(attr_path).collect();
+        if self.in_test_mod {
+            // In a `#[cfg(test)]` module: test code, like a `#[test]` function.
+            paths.push("cfg(test)".to_owned());
+        }
         if let Some(def) = self.b.facts_mut().fns.last_mut() {
             def.attrs = paths;
         }
@@ -733,7 +895,9 @@ impl<'a> Walker<'a> {
             let span = self.expr_span(tail);
             self.b.facts_mut().returned.push(span);
         }
+        let aborted = std::mem::replace(&mut self.aborted, aborted_handles(block));
         self.with_body(Some(unraw(&sig.ident.to_string())), |w| w.block(block));
+        self.aborted = aborted;
     }
 
     /// Statics whose type is an alias name the type the alias stands for (aliases of aliases
@@ -875,6 +1039,12 @@ impl<'a> Walker<'a> {
                 self.with_body(None, |w| w.expr(&c.expr));
             }
             Item::Type(t) => {
+                if let syn::Type::Path(p) = &*t.ty {
+                    if p.qself.is_none() {
+                        let target = self.resolve(&p.path);
+                        self.b.facts_mut().type_aliases.push((unraw(&t.ident.to_string()), target));
+                    }
+                }
                 if let Some(target) = unwrapped_type_name(&t.ty) {
                     self.type_aliases.insert(unraw(&t.ident.to_string()), target);
                 }
@@ -882,7 +1052,11 @@ impl<'a> Walker<'a> {
             }
             Item::Mod(m) => {
                 if let Some((_, items)) = &m.content {
+                    let test = m.attrs.iter().any(is_cfg_test);
+                    let inside = self.in_test_mod || test;
+                    let outer = std::mem::replace(&mut self.in_test_mod, inside);
                     self.items(items);
+                    self.in_test_mod = outer;
                 }
             }
             Item::Use(u) => self.use_tree(Vec::new(), &u.tree, true),
@@ -1002,6 +1176,27 @@ impl<'a> Walker<'a> {
     }
 
     fn stmt(&mut self, stmt: &Stmt) -> Node {
+        let attrs: &[syn::Attribute] = match stmt {
+            Stmt::Local(l) => &l.attrs,
+            Stmt::Expr(e, _) => expr_attrs(e),
+            Stmt::Macro(m) => &m.attrs,
+            Stmt::Item(_) => &[],
+        };
+        let node = self.stmt_inner(stmt);
+        // `#[cfg(…)] stmt`: marked with the condition it is compiled under, for the pairing
+        // rules to compare with the condition of its pair's other half.
+        match attrs.iter().find(|a| a.path().is_ident("cfg")) {
+            Some(cfg) if !node.is_empty() => {
+                let key = cfg.meta.to_token_stream().to_string().split_whitespace().collect::<String>();
+                // A one-arm branch, so that the mark stays with this statement (a sequence would be
+                // spliced into the block's).
+                Node::Branch(vec![seq([Node::Guard(Guard { key, holds: true }), node])])
+            }
+            _ => node,
+        }
+    }
+
+    fn stmt_inner(&mut self, stmt: &Stmt) -> Node {
         match stmt {
             Stmt::Local(local) => {
                 if let Pat::Type(t) = &local.pat {
@@ -1009,7 +1204,17 @@ impl<'a> Walker<'a> {
                 }
                 let Some(init) = &local.init else { return Node::empty() };
                 let first_new = self.b.next_literal();
+                // `let handle = tokio::spawn(async { … });` with `handle.abort()` later: the task
+                // may stop at any of its `.await`s.
+                let mut names = Vec::new();
+                pat_idents(&local.pat, &mut names);
+                let aborted = names.first().is_some_and(|n| self.aborted.contains(n)) && is_spawn(&init.expr);
+                let outer = self.cancel;
+                if aborted {
+                    self.cancel = Some((self.expr_span(&init.expr), "abort()"));
+                }
                 let value = self.expr(&init.expr);
+                self.cancel = outer;
                 self.bind_pat(&local.pat, &init.expr, first_new);
                 let otherwise = match &init.diverge {
                     Some((_, diverge)) => branch([Node::empty(), self.expr(diverge)]),
@@ -1064,10 +1269,24 @@ impl<'a> Walker<'a> {
                 seq([right, left])
             }
             Expr::Async(a) => {
-                self.with_body(None, |w| w.block(&a.block));
-                Node::empty()
+                let cancel = self.cancel;
+                let id = self.with_body(None, |w| {
+                    w.cancel = cancel;
+                    w.block(&a.block)
+                });
+                Node::Nested(id)
             }
-            Expr::Await(a) => self.expr(&a.base),
+            Expr::Await(a) => {
+                let base = self.expr(&a.base);
+                match self.cancel {
+                    Some((scope, by)) => {
+                        let span = self.expr_span(e);
+                        let cut = Node::Exit(Exit { kind: ExitKind::Cancel { scope, by }, span });
+                        seq([base, branch([Node::empty(), cut])])
+                    }
+                    None => base,
+                }
+            }
             Expr::Binary(b) => {
                 let left = self.expr(&b.left);
                 let right = self.expr(&b.right);
@@ -1085,10 +1304,7 @@ impl<'a> Walker<'a> {
             }
             Expr::Call(c) => self.call(c, e),
             Expr::Cast(c) => self.expr(&c.expr),
-            Expr::Closure(c) => {
-                self.with_body(None, |w| w.expr(&c.body));
-                Node::empty()
-            }
+            Expr::Closure(c) => Node::Nested(self.with_body(None, |w| w.expr(&c.body))),
             Expr::Const(c) => self.block(&c.block),
             Expr::Continue(c) => {
                 let label = c.label.as_ref().map(|l| l.ident.to_string());
@@ -1140,14 +1356,20 @@ impl<'a> Walker<'a> {
             Expr::MethodCall(m) => self.method_call(m, e),
             Expr::Paren(p) => self.expr(&p.expr),
             Expr::Path(p) => {
-                if p.qself.is_none() && p.path.segments.len() > 1 {
-                    let resolved = self.resolve(&p.path);
-                    self.b.mention(resolved, self.span_of(&p.path), MentionKind::Value);
-                } else if p.qself.is_none() {
-                    let resolved = self.resolve(&p.path);
-                    if resolved.len() > 1 {
-                        self.b.mention(resolved, self.span_of(&p.path), MentionKind::Value);
-                    }
+                if p.qself.is_some() {
+                    return Node::empty();
+                }
+                let resolved = self.resolve(&p.path);
+                if resolved.len() > 1 {
+                    self.b.mention(resolved.clone(), self.span_of(&p.path), MentionKind::Value);
+                }
+                let variant_like = resolved.last().is_some_and(|l| {
+                    l.starts_with(|c: char| c.is_ascii_uppercase())
+                        && !matches!(l.as_str(), "None" | "Some" | "Ok" | "Err" | "Self")
+                        && l.chars().any(|c| c.is_ascii_lowercase())
+                });
+                if variant_like {
+                    return self.mark(MarkKind::Path(resolved), self.span_of(&p.path));
                 }
                 Node::empty()
             }
@@ -1366,13 +1588,70 @@ impl<'a> Walker<'a> {
             self.json_value(mac.tokens.clone(), Some(span), &mut nodes);
             return seq(nodes);
         }
+        if is_macro(mac, "stream") || is_macro(mac, "try_stream") {
+            // `async_stream`'s bodies are statements: a body of their own, like an async block.
+            if let Ok(stmts) = syn::Block::parse_within.parse2(mac.tokens.clone()) {
+                let cancel = self.cancel;
+                let id = self.with_body(None, |w| {
+                    w.cancel = cancel;
+                    seq(stmts.iter().map(|s| w.stmt(s)))
+                });
+                self.b.facts_mut().bodies[id].stream = true;
+                return Node::Nested(id);
+            }
+        }
+        if is_macro(mac, "select") {
+            if let Ok(arms) = parse_select(mac.tokens.clone()) {
+                return self.select(&arms, span);
+            }
+        }
+        let name = last_ident(&mac.path).unwrap_or_default();
+        let mark = if STD_MACROS.contains(&name.as_str()) {
+            Node::empty()
+        } else {
+            let first = match mac.tokens.clone().into_iter().next() {
+                Some(TokenTree::Ident(i)) => Some(unraw(&i.to_string())),
+                _ => None,
+            };
+            self.mark(MarkKind::Macro { name, first }, span)
+        };
         // format!-like, assert*!, vec! and any other macro: a comma-separated expression list,
         // or nothing when the body is not one.
         let parser = Punctuated::<Expr, Token![,]>::parse_terminated;
-        match parser.parse2(mac.tokens.clone()) {
+        let args = match parser.parse2(mac.tokens.clone()) {
             Ok(exprs) => self.exprs(&exprs),
             Err(_) => Node::empty(),
+        };
+        seq([args, mark])
+    }
+
+    /// Records a mark in the current body; its node.
+    fn mark(&mut self, kind: MarkKind, span: Span) -> Node {
+        let body = self.b.body();
+        let facts = self.b.facts_mut();
+        facts.marks.push(Mark { kind, span, body });
+        Node::Mark(facts.marks.len() - 1)
+    }
+
+    /// `select! { pat = future => handler, … }`: every future starts, one wins and its handler
+    /// runs; the others are dropped at an `.await` (their bodies are cut there).
+    fn select(&mut self, arms: &[SelectArm], span: Span) -> Node {
+        let mut futures = Vec::new();
+        for arm in arms {
+            if let Some(future) = &arm.future {
+                let outer = self.cancel.replace((self.expr_span(future), "select!"));
+                let node = match core_expr(future) {
+                    // An `async` block raced here is cut at its `.await`s: lowered in place.
+                    Expr::Async(a) => self.block(&a.block),
+                    _ => self.expr(future),
+                };
+                self.cancel = outer;
+                futures.push(node);
+            }
         }
+        let _ = span;
+        let handlers: Vec<Node> = arms.iter().map(|arm| self.expr(&arm.handler)).collect();
+        seq([seq(futures), branch(handlers)])
     }
 
     /// One `json!` value. `span` is the span the literal takes when it is an object (the whole

@@ -128,7 +128,7 @@ pub fn needles(cx: &Needles<'_>) -> Vec<Vec<String>> {
 }
 
 /// Test code: a file under a `tests` folder, or named `*_test.rs` / `*_tests.rs` / `tests.rs`.
-fn is_test_path(rel: &str) -> bool {
+pub(super) fn is_test_path(rel: &str) -> bool {
     let mut parts = rel.split('/');
     let file = parts.next_back().unwrap_or_default();
     parts.any(|p| p == "tests")

@@ -13,6 +13,8 @@ use crate::source::Span;
 #[derive(Clone, Debug)]
 pub struct Events {
     required: BTreeMap<String, Vec<String>>,
+    /// The declared vocabulary (the built-in one when nothing is declared).
+    pub vocab: std::sync::Arc<super::vocab::Vocabulary>,
     /// Every field any event carries: the envelope, every type's fields, `data`/`payload`.
     fields: BTreeSet<String>,
 }
@@ -49,7 +51,16 @@ impl Events {
             required.insert(name, own);
         }
         fields.extend(NESTED_PAYLOAD_KEYS.iter().chain(TYPE_KEYS.iter()).map(|k| (*k).to_owned()));
-        Events { required, fields }
+        Events { required, fields, vocab: Default::default() }
+    }
+
+    /// The same events with a declared vocabulary: its string types are event types too.
+    pub fn with_vocabulary(mut self, vocab: super::vocab::Vocabulary) -> Self {
+        for (string, _) in vocab.strings() {
+            self.required.entry(string.to_owned()).or_default();
+        }
+        self.vocab = std::sync::Arc::new(vocab);
+        self
     }
 
     /// Whether `name` is a field some event carries.

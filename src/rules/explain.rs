@@ -23,6 +23,15 @@ pub fn explain(def: &RuleDef) -> String {
         d.good.trim(),
         fence = primary.name,
     );
+    if let Some(config) = &d.config {
+        text.push_str(&format!(
+            "\nThe examples are linted with this configuration (`agent-events.toml`):\n```toml\n{}\n```\n",
+            config.trim()
+        ));
+    }
+    if !def.languages.is_empty() {
+        text.push_str(&format!("\nIt reads {} code only.\n", def.languages.join(", ")));
+    }
     for lang in Lang::ALL {
         let Some(other) = def.for_lang(lang) else { continue };
         let spec = lang.spec();

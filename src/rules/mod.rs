@@ -22,7 +22,9 @@ mod missing_field;
 mod paths;
 pub mod sends;
 mod singleton;
+mod sinks;
 mod unpaired;
+pub mod vocab;
 
 pub use events::Events;
 
@@ -77,8 +79,15 @@ pub enum Kind {
     MethodCall,
     /// Uses of listed paths.
     BannedPath,
-    /// `tool_executing` with a path to an exit without `tool_completed`.
+    /// An open event (`tool_executing`, or a declared pair's) with a path to an exit without
+    /// its close.
     Unpaired,
+    /// A pair's close compiled out by `#[cfg]` where its open is not.
+    CfgClose,
+    /// A terminal (`exactly-once`) close sent twice on one path.
+    Twice,
+    /// A pair opened in a future that `select!` or `abort()` may drop before its close.
+    Cancelled,
     /// Agent events sent through all-users methods.
     Broadcast,
     /// Types defining agent-event emission methods.
@@ -130,6 +139,9 @@ impl Kind {
             Kind::MethodCall => "method-call",
             Kind::BannedPath => "banned-path",
             Kind::Unpaired => "unpaired",
+            Kind::CfgClose => "cfg-close",
+            Kind::Twice => "twice",
+            Kind::Cancelled => "cancelled",
             Kind::Broadcast => "broadcast",
             Kind::Competing => "competing",
             Kind::ParseError => "parse-error",
@@ -147,7 +159,7 @@ impl Kind {
             Kind::Singleton => singleton::LISTS,
             Kind::MethodCall => method_call::LISTS,
             Kind::BannedPath => paths::LISTS,
-            Kind::Unpaired => unpaired::LISTS,
+            Kind::Unpaired | Kind::CfgClose | Kind::Twice | Kind::Cancelled => unpaired::LISTS,
             Kind::Broadcast => broadcast::LISTS,
             Kind::Competing => competing::LISTS,
             Kind::ParseError | Kind::UnusedSuppression => &[],
@@ -259,6 +271,10 @@ pub struct Docs {
     /// Options: the name lists and what they hold.
     #[serde(default)]
     pub options: Option<String>,
+    /// The configuration (TOML) the examples are linted with, when they need one: a declared
+    /// vocabulary.
+    #[serde(default)]
+    pub config: Option<String>,
 }
 
 /// One rule, as written in `rules/<id>.toml`.
@@ -295,6 +311,10 @@ pub struct RuleDef {
     /// What differs for files of other languages, by language name (`[lang.python]`).
     #[serde(default)]
     pub lang: BTreeMap<String, LangDef>,
+    /// The languages whose code has what the rule looks for (`#[cfg]`, `select!`); all when
+    /// empty.
+    #[serde(default)]
+    pub languages: Vec<String>,
 }
 
 /// What differs for one language: help, name lists and examples.
@@ -349,6 +369,9 @@ impl RuleDef {
         {
             return Err(RuleError::MissingList { list: missing.name.to_owned(), kind });
         }
+        if let Some(name) = def.languages.iter().find(|n| crate::frontend::Lang::from_name(n).is_none()) {
+            return Err(RuleError::UnknownLanguage(name.clone()));
+        }
         for (name, lang) in &def.lang {
             if crate::frontend::Lang::from_name(name).is_none() {
                 return Err(RuleError::UnknownLanguage(name.clone()));
@@ -365,6 +388,11 @@ impl RuleDef {
             crate::rewrite::Rewrite::new(r.clone()).map_err(|e| RuleError::Rewrite(i, e.to_string()))?;
         }
         Ok(def)
+    }
+
+    /// Whether the rule looks at code of `lang` at all.
+    pub fn reads(&self, lang: crate::frontend::Lang) -> bool {
+        self.languages.is_empty() || self.languages.iter().any(|l| l == lang.name())
     }
 
     /// What differs for files of `lang`, if anything.
@@ -428,6 +456,9 @@ builtin!(
     "user-emitter-call",
     "deprecated-api",
     "unpaired-tool-event",
+    "cfg-gated-close",
+    "terminal-event-twice",
+    "cancelled-pair",
     "unscoped-broadcast",
     "competing-emitter",
     "parse-error",
@@ -619,12 +650,16 @@ pub struct Hit {
     pub labels: Vec<(Span, String)>,
     /// How to fix it, when the rule knows.
     pub fix: Option<crate::fix::Fix>,
+    /// The help, when it is not the rule's (a declared pair's own).
+    pub help: Option<String>,
+    /// The note at the main span, when it is not the rule's `label`.
+    pub note: Option<String>,
 }
 
 impl Hit {
     /// A hit with no placeholders.
     pub fn at(span: Span) -> Self {
-        Hit { span, args: Vec::new(), labels: Vec::new(), fix: None }
+        Hit { span, args: Vec::new(), labels: Vec::new(), fix: None, help: None, note: None }
     }
 
     /// Attaches a fix.
@@ -765,6 +800,21 @@ pub struct Needles<'a> {
 /// present. `None` for the rules the engine reports itself (`parse-error` needs no string;
 /// `unused-suppression` needs the suppression marker, which the engine adds).
 pub fn needles(cx: &Needles<'_>) -> Option<Vec<Vec<String>>> {
+    let mut groups = builtin_needles(cx)?;
+    // A declared vocabulary's sinks: a file holding one of its forms or sink methods may fire
+    // these rules too (each group is widened, so the built-in strings still suffice).
+    let vocab = &*cx.events.vocab;
+    if vocab.declared() && matches!(cx.rule.kind, Kind::EventPayload | Kind::Broadcast | Kind::Competing) {
+        let mut extra = vocab.needles();
+        extra.extend(vocab.emitter_needles());
+        for group in &mut groups {
+            group.extend(extra.iter().cloned());
+        }
+    }
+    Some(groups)
+}
+
+fn builtin_needles(cx: &Needles<'_>) -> Option<Vec<Vec<String>>> {
     Some(match cx.rule.kind {
         Kind::EventPayload => event_payload::needles(cx),
         Kind::MissingField => missing_field::needles(cx),
@@ -772,7 +822,7 @@ pub fn needles(cx: &Needles<'_>) -> Option<Vec<Vec<String>>> {
         Kind::Singleton => singleton::needles(cx),
         Kind::MethodCall => method_call::needles(cx),
         Kind::BannedPath => paths::needles(cx),
-        Kind::Unpaired => unpaired::needles(cx),
+        Kind::Unpaired | Kind::CfgClose | Kind::Twice | Kind::Cancelled => unpaired::needles(cx),
         Kind::Broadcast => broadcast::needles(cx),
         Kind::Competing => competing::needles(cx),
         Kind::ParseError | Kind::UnusedSuppression => return None,
@@ -783,15 +833,24 @@ pub fn needles(cx: &Needles<'_>) -> Option<Vec<Vec<String>>> {
 pub fn run(cx: &Cx<'_>) -> Vec<Hit> {
     let mut hits = Vec::new();
     match cx.rule.kind {
-        Kind::EventPayload => event_payload::check(cx, &mut hits),
+        Kind::EventPayload => {
+            event_payload::check(cx, &mut hits);
+            sinks::check(cx, &mut hits);
+        }
         Kind::MissingField => missing_field::check(cx, &mut hits),
         Kind::ManagerAccess => manager_access::check(cx, &mut hits),
         Kind::Singleton => singleton::check(cx, &mut hits),
         Kind::MethodCall => method_call::check(cx, &mut hits),
         Kind::BannedPath => paths::check(cx, &mut hits),
-        Kind::Unpaired => unpaired::check(cx, &mut hits),
-        Kind::Broadcast => broadcast::check(cx, &mut hits),
-        Kind::Competing => competing::check(cx, &mut hits),
+        Kind::Unpaired | Kind::CfgClose | Kind::Twice | Kind::Cancelled => unpaired::check(cx, &mut hits),
+        Kind::Broadcast => {
+            broadcast::check(cx, &mut hits);
+            sinks::check(cx, &mut hits);
+        }
+        Kind::Competing => {
+            competing::check(cx, &mut hits);
+            sinks::check(cx, &mut hits);
+        }
         Kind::ParseError | Kind::UnusedSuppression => {}
     }
     hits

@@ -1,17 +1,26 @@
-//! `unpaired`: from a legacy `tool_executing` emission, a path through the body's control-flow
-//! tree that reaches an exit (`?`, `return`, a `break`/`continue` leaving the loop that holds the
-//! emission) or the end of the body without a `tool_completed` for the same tool.
+//! The pairing rules, driven by the vocabulary's pairs (the built-in one is `tool_executing` →
+//! `tool_completed`, keyed by `tool_name`):
 //!
-//! Legacy emissions: calls of `<prefix>_tool_executing` / `<prefix>_tool_completed`, send
-//! helpers given the type as a string, and hand-built event literals. The same tool: the first
-//! string argument that is not an event type (the literal's `tool_name`); when either side has
-//! none, they match. Panics and cancellation at `.await` are the runtime guard's job. The body
-//! of a function that is itself an emission (`fn send_tool_executing`) is not checked: its
-//! callers are.
+//! - `unpaired` (`unpaired-tool-event`): from an open, a path through the body's control-flow
+//!   tree that reaches an exit (`?`, `return`, a `break`/`continue` leaving the loop that holds
+//!   the open) or the end of the body without a close of the same pair and key;
+//! - `cfg-close` (`cfg-gated-close`): a close compiled only under a `#[cfg]` its open is not
+//!   under;
+//! - `twice` (`terminal-event-twice`): an `exactly-once` close sent a second time on one path;
+//! - `cancelled` (`cancelled-pair`): an open in a future that `select!` or `abort()` may drop
+//!   at an `.await` before its close.
+//!
+//! Emissions: calls of `<prefix>_<type>`, send helpers given the type as a string, hand-built
+//! event literals that are sent, and the declared vocabulary's forms. The key: a declared
+//! pair's `key` field of a struct literal; for string events, the first string argument that
+//! is not an event type (a literal's key field); when either side has none, they match. The
+//! body of a function that is itself an emission (`fn send_tool_executing`, a declared helper,
+//! a canonical emitter) is not checked: its callers are.
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use super::{Cx, Hit, ListDecl, Needles};
+use super::vocab::{Pair, Vocabulary};
+use super::{Cx, Hit, Kind, ListDecl, Needles};
 use crate::facts::{Exit, ExitKind, Guard, Node, Value};
 use crate::source::Span;
 
@@ -20,10 +29,11 @@ pub(super) const LISTS: &[ListDecl] = &[ListDecl::names("emit-prefixes"), ListDe
 
 #[derive(Clone, Debug)]
 struct Emission {
+    pair: usize,
     span: Span,
     key: Option<String>,
-    /// How many loops enclose it in its body.
-    depth: usize,
+    /// The loops that enclose it in its body, by frame id.
+    loops: Vec<usize>,
     /// The conditions it was sent under (`if self.bridge:`).
     guards: Vec<Guard>,
 }
@@ -40,83 +50,219 @@ fn arm_guard(arm: &Node) -> Option<&Guard> {
     }
 }
 
+/// What a leaf is to one pair.
+#[derive(Clone, Debug)]
 enum Leaf {
-    Executing(Span, Option<String>),
-    Completed(Option<String>),
+    Open { pair: usize, span: Span, key: Option<String> },
+    Close { pair: usize, span: Span, key: Option<String> },
 }
 
-fn classify(cx: &Cx<'_>, node: &Node) -> Option<Leaf> {
-    let facts = cx.facts;
-    match node {
-        Node::Call(i) => {
-            let call = &facts.calls[*i];
-            if call.canonical {
-                return None;
-            }
-            let key = || {
-                call.args.iter().find_map(|a| {
-                    a.str_lit.as_ref().filter(|(s, _)| !cx.events.is_event(s)).map(|(s, _)| s.clone())
-                })
-            };
-            match cx.events.of_method_name(&call.name, cx.rule.list("emit-prefixes")) {
-                Some("tool_executing") => return Some(Leaf::Executing(call.name_span, key())),
-                Some("tool_completed") => return Some(Leaf::Completed(key())),
-                _ => {}
-            }
-            if cx.rule.listed("send-helpers", &call.name) {
-                for arg in &call.args {
-                    match arg.str_lit.as_ref() {
-                        Some((s, span)) if s == "tool_executing" => {
-                            return Some(Leaf::Executing(*span, key()))
-                        }
-                        Some((s, _)) if s == "tool_completed" => return Some(Leaf::Completed(key())),
-                        _ => {}
-                    }
-                }
-            }
-            None
+impl Leaf {
+    fn pair(&self) -> usize {
+        match self {
+            Leaf::Open { pair, .. } | Leaf::Close { pair, .. } => *pair,
         }
-        Node::Literal(i) => {
-            let literal = &facts.literals[*i];
-            // A literal is an emission when it is sent, not when it is kept (a capture hook's log).
-            cx.sent_by(*i)?;
-            let super::events::Typed { event, span, .. } = cx.event_of(*i)?;
-            let key = literal.entries.iter().find_map(|e| match &e.value {
-                Value::Str(s, _) if e.key == "tool_name" => Some(s.clone()),
-                _ => None,
-            });
-            match event.as_str() {
-                "tool_executing" => Some(Leaf::Executing(span, key)),
-                "tool_completed" => Some(Leaf::Completed(key)),
-                _ => None,
-            }
-        }
-        _ => None,
     }
 }
 
+/// What the pairing rules know of one file.
+struct Pairs<'c, 'a> {
+    cx: &'c Cx<'a>,
+    vocab: &'c Vocabulary,
+    /// Per pair with `close-in = ["drop"]`: the types whose `Drop` sends its close.
+    drop_guards: Vec<Vec<String>>,
+}
+
+impl<'c, 'a> Pairs<'c, 'a> {
+    fn new(cx: &'c Cx<'a>) -> Self {
+        let vocab = &*cx.events.vocab;
+        let mut pairs = Pairs { cx, vocab, drop_guards: vec![Vec::new(); vocab.pairs.len()] };
+        if vocab.pairs.iter().any(|p| p.close_in.drop) {
+            let facts = cx.facts;
+            let drop_types: Vec<&String> =
+                facts.trait_impls.iter().filter(|(_, t)| t == "Drop").map(|(ty, _)| ty).collect();
+            for (p, pair) in vocab.pairs.iter().enumerate().filter(|(_, p)| p.close_in.drop) {
+                let closes_in_drop =
+                    facts.bodies.iter().filter(|b| b.name.as_deref() == Some("drop")).any(|b| {
+                        let mut all = Vec::new();
+                        leaves(&b.tree, &mut all);
+                        all.iter().any(|l| {
+                            pairs.kinds(l).iter().any(|(kind, ..)| pair.close.iter().any(|c| c == kind))
+                        })
+                    });
+                if closes_in_drop {
+                    pairs.drop_guards[p] = drop_types.iter().map(|t| (*t).clone()).collect();
+                }
+            }
+        }
+        pairs
+    }
+
+    /// The event kinds a leaf sends, with the span to point at and its key for each pair key
+    /// field (`None` when it has none).
+    fn kinds(&self, node: &Node) -> Vec<(String, Span, KeySource)> {
+        let cx = self.cx;
+        let facts = cx.facts;
+        if let Some(found) = self.vocab.find(facts, node) {
+            // A function that returns the event it builds does not send it: its caller does.
+            let returned =
+                facts.returned.iter().any(|r| r.start <= found.span.start && found.span.end <= r.end);
+            if returned {
+                return Vec::new();
+            }
+            return vec![(found.kind.clone(), found.span, KeySource::Declared(found))];
+        }
+        match node {
+            Node::Call(i) => {
+                let call = &facts.calls[*i];
+                if call.canonical {
+                    return Vec::new();
+                }
+                if let Some(ty) = cx.events.of_method_name(&call.name, cx.rule.list("emit-prefixes")) {
+                    return vec![(
+                        self.vocab.kind_of_string(ty).to_owned(),
+                        call.name_span,
+                        KeySource::Call(*i),
+                    )];
+                }
+                if cx.rule.listed("send-helpers", &call.name) {
+                    for arg in &call.args {
+                        if let Some((s, span)) = arg.str_lit.as_ref() {
+                            let kind = self.vocab.kind_of_string(s);
+                            if self.in_some_pair(kind) {
+                                return vec![(kind.to_owned(), *span, KeySource::Call(*i))];
+                            }
+                        }
+                    }
+                }
+                Vec::new()
+            }
+            Node::Literal(i) => {
+                // A literal is an emission when it is sent, not when it is kept (a capture hook's log).
+                if cx.sent_by(*i).is_none() {
+                    return Vec::new();
+                }
+                let Some(super::events::Typed { event, span, .. }) = cx.event_of(*i) else {
+                    return Vec::new();
+                };
+                vec![(self.vocab.kind_of_string(&event).to_owned(), span, KeySource::Literal(*i))]
+            }
+            _ => Vec::new(),
+        }
+    }
+
+    /// Whether a body (or one nested in it) sends a close of `pair`.
+    fn closes_in(&self, body: usize, pair: &Pair, depth: usize) -> bool {
+        let Some(b) = self.cx.facts.bodies.get(body) else { return false };
+        let mut all = Vec::new();
+        leaves(&b.tree, &mut all);
+        all.iter().any(|leaf| match leaf {
+            Node::Nested(inner) => depth < 8 && self.closes_in(*inner, pair, depth + 1),
+            other => self.kinds(other).iter().any(|(kind, ..)| pair.close.iter().any(|c| c == kind)),
+        })
+    }
+
+    fn in_some_pair(&self, kind: &str) -> bool {
+        self.vocab.pairs.iter().any(|p| p.open == kind || p.close.iter().any(|c| c == kind))
+    }
+
+    /// What a leaf is to each pair.
+    fn classify(&self, node: &Node) -> Vec<Leaf> {
+        let mut out = Vec::new();
+        if let Node::Nested(body) = node {
+            // A task or stream the function hands a declared pair to: a close in it closes.
+            for (p, pair) in self.vocab.pairs.iter().enumerate().filter(|(_, p)| !p.builtin) {
+                if self.closes_in(*body, pair, 0) {
+                    out.push(Leaf::Close { pair: p, span: Span::default(), key: None });
+                }
+            }
+            return out;
+        }
+        for (kind, span, source) in self.kinds(node) {
+            for (p, pair) in self.vocab.pairs.iter().enumerate() {
+                let key = || self.key(pair, &source);
+                if pair.open == kind {
+                    out.push(Leaf::Open { pair: p, span, key: key() });
+                }
+                if pair.close.iter().any(|c| *c == kind) {
+                    out.push(Leaf::Close { pair: p, span, key: key() });
+                }
+            }
+        }
+        // A `Drop` guard constructed: the close of its pairs.
+        let constructed = match node {
+            Node::Literal(i) => match &self.cx.facts.literals[*i].kind {
+                crate::facts::LiteralKind::Struct(path) => path.rsplit("::").next().map(str::to_owned),
+                _ => None,
+            },
+            Node::Call(i) => {
+                self.cx.facts.calls[*i].path.as_ref().filter(|p| p.len() >= 2).map(|p| p[p.len() - 2].clone())
+            }
+            _ => None,
+        };
+        if let Some(ty) = constructed {
+            for (p, guards) in self.drop_guards.iter().enumerate() {
+                if guards.contains(&ty) {
+                    out.push(Leaf::Close { pair: p, span: Span::default(), key: None });
+                }
+            }
+        }
+        out
+    }
+
+    fn key(&self, pair: &Pair, source: &KeySource) -> Option<String> {
+        let facts = self.cx.facts;
+        let field = pair.key.as_deref()?;
+        match source {
+            KeySource::Declared(found) => Vocabulary::key_of(facts, self.cx.text, found, field),
+            KeySource::Call(i) => facts.calls[*i].args.iter().find_map(|a| {
+                a.str_lit.as_ref().filter(|(s, _)| !self.cx.events.is_event(s)).map(|(s, _)| s.clone())
+            }),
+            KeySource::Literal(i) => facts.literals[*i].entries.iter().find_map(|e| match &e.value {
+                Value::Str(s, _) if e.key == field => Some(s.clone()),
+                _ => None,
+            }),
+        }
+    }
+}
+
+/// Where a leaf's key comes from.
+enum KeySource {
+    Declared(super::vocab::Found),
+    Call(usize),
+    Literal(usize),
+}
+
 /// Emissions that may be open: index into `emissions` → nothing (a set).
-type Open = std::collections::BTreeSet<usize>;
+type Open = BTreeSet<usize>;
 
 struct LoopFrame {
     label: Option<String>,
-    depth: usize,
+    /// Unique in the walk: an emission in an earlier loop is not in a later one.
+    id: usize,
     breaks: Option<Open>,
     continues: Option<Open>,
 }
 
-struct Walk<'c, 'a> {
-    cx: &'c Cx<'a>,
-    /// `tool_executing` emissions in an arm of a branch another arm of which sends
-    /// `tool_completed`: a dispatcher sending the one event it is asked for, not a pair.
-    dispatched: BTreeSet<Span>,
+struct Walk<'p, 'c, 'a> {
+    pairs: &'p Pairs<'c, 'a>,
+    /// Opens in an arm of a branch another arm of which sends the close: a dispatcher sending
+    /// the one event it is asked for, not a pair.
+    dispatched: BTreeSet<(usize, Span)>,
     emissions: Vec<Emission>,
-    by_span: BTreeMap<Span, usize>,
+    by_span: BTreeMap<(usize, Span), usize>,
     loops: Vec<LoopFrame>,
+    /// The id the next loop frame gets.
+    next_loop: usize,
     /// The conditions of the arms being walked.
     guards: Vec<Guard>,
-    /// The first exit found for each emission left open.
+    /// The first exit found for each emission left open (`None`: the end of the body).
     unpaired: BTreeMap<usize, Option<Exit>>,
+    /// The `.await` at which a cancellable future holding the emission may be dropped.
+    cancelled: BTreeMap<usize, Exit>,
+    /// Per pair, whether the end of this body may leave it open (a named caller or the end of
+    /// a stream closes it).
+    end_closes: Vec<bool>,
 }
 
 fn union(a: Option<Open>, b: Option<Open>) -> Option<Open> {
@@ -130,10 +276,17 @@ fn union(a: Option<Open>, b: Option<Open>) -> Option<Open> {
     }
 }
 
-impl Walk<'_, '_> {
-    fn report(&mut self, open: &Open, exit: Option<&Exit>, only_deeper_than: Option<usize>) {
+impl Walk<'_, '_, '_> {
+    /// Reports the open emissions (only those inside the loop `only_in`, for a `break` or
+    /// `continue` that leaves it).
+    fn report(&mut self, open: &Open, exit: Option<&Exit>, only_in: Option<usize>) {
         for &e in open {
-            if only_deeper_than.is_none_or(|d| self.emissions[e].depth > d) {
+            // A `break`/`continue` abandons what this iteration opened: an emission written
+            // after it in the loop is one a previous iteration left open for later.
+            let this_iteration = |em: &Emission| exit.is_none_or(|x| em.span.start < x.span.start);
+            if only_in
+                .is_none_or(|l| self.emissions[e].loops.contains(&l) && this_iteration(&self.emissions[e]))
+            {
                 self.unpaired.entry(e).or_insert_with(|| exit.cloned());
             }
         }
@@ -168,9 +321,10 @@ impl Walk<'_, '_> {
                 union(acc, out)
             }),
             Node::Loop { label, body, infinite } => {
+                self.next_loop += 1;
                 self.loops.push(LoopFrame {
                     label: label.clone(),
-                    depth: self.loops.len() + 1,
+                    id: self.next_loop,
                     breaks: None,
                     continues: None,
                 });
@@ -196,16 +350,27 @@ impl Walk<'_, '_> {
                     ExitKind::Question | ExitKind::Return | ExitKind::Raise => {
                         self.report(&open, Some(exit), None)
                     }
+                    ExitKind::Cancel { scope, .. } => {
+                        for &e in &open {
+                            let span = self.emissions[e].span;
+                            if scope.start <= span.start && span.end <= scope.end {
+                                self.cancelled.entry(e).or_insert_with(|| exit.clone());
+                            }
+                        }
+                    }
                     ExitKind::Break(label) | ExitKind::Continue(label) => {
                         let target = match label {
                             Some(l) => self.loops.iter().rposition(|f| f.label.as_deref() == Some(l)),
                             None => self.loops.len().checked_sub(1),
                         };
                         if let Some(t) = target {
-                            let depth = self.loops[t].depth;
-                            self.report(&open, Some(exit), Some(depth - 1));
-                            let outside: Open =
-                                open.iter().copied().filter(|e| self.emissions[*e].depth < depth).collect();
+                            let id = self.loops[t].id;
+                            self.report(&open, Some(exit), Some(id));
+                            let outside: Open = open
+                                .iter()
+                                .copied()
+                                .filter(|e| !self.emissions[*e].loops.contains(&id))
+                                .collect();
                             let frame = &mut self.loops[t];
                             let slot = if matches!(exit.kind, ExitKind::Break(_)) {
                                 &mut frame.breaks
@@ -219,25 +384,35 @@ impl Walk<'_, '_> {
                 None
             }
             leaf => {
-                match classify(self.cx, leaf) {
-                    Some(Leaf::Executing(span, _)) if self.dispatched.contains(&span) => {}
-                    Some(Leaf::Executing(span, key)) => {
-                        let depth = self.loops.len();
-                        let next = self.emissions.len();
-                        let id = *self.by_span.entry(span).or_insert(next);
-                        if id == next {
-                            self.emissions.push(Emission { span, key, depth, guards: self.guards.clone() });
+                for l in self.pairs.classify(leaf) {
+                    match l {
+                        Leaf::Open { pair, span, .. } if self.dispatched.contains(&(pair, span)) => {}
+                        Leaf::Open { pair, span, key } => {
+                            let loops = self.loops.iter().map(|f| f.id).collect();
+                            let next = self.emissions.len();
+                            let id = *self.by_span.entry((pair, span)).or_insert(next);
+                            if id == next {
+                                self.emissions.push(Emission {
+                                    pair,
+                                    span,
+                                    key,
+                                    loops,
+                                    guards: self.guards.clone(),
+                                });
+                            }
+                            open.insert(id);
                         }
-                        open.insert(id);
+                        Leaf::Close { pair, key, .. } => {
+                            let emissions = &self.emissions;
+                            open.retain(|e| {
+                                emissions[*e].pair != pair
+                                    || match (&emissions[*e].key, &key) {
+                                        (Some(a), Some(b)) => a != b,
+                                        _ => false,
+                                    }
+                            });
+                        }
                     }
-                    Some(Leaf::Completed(key)) => {
-                        let emissions = &self.emissions;
-                        open.retain(|e| match (&emissions[*e].key, &key) {
-                            (Some(a), Some(b)) => a != b,
-                            _ => false,
-                        });
-                    }
-                    None => {}
                 }
                 Some(open)
             }
@@ -254,38 +429,36 @@ fn leaves<'n>(node: &'n Node, out: &mut Vec<&'n Node>) {
     }
 }
 
-/// Collects the `tool_executing` emissions that sit in one arm of a branch while another arm
-/// sends `tool_completed` (`if event == "tool_executing": … elif event == "tool_completed": …`).
-fn find_dispatch(cx: &Cx<'_>, node: &Node, dispatched: &mut BTreeSet<Span>) {
+/// Collects the opens that sit in one arm of a branch while another arm sends the same pair's
+/// close (`if event == "tool_executing": … elif event == "tool_completed": …`).
+fn find_dispatch(pairs: &Pairs<'_, '_>, node: &Node, dispatched: &mut BTreeSet<(usize, Span)>) {
     match node {
         Node::Branch(arms) => {
-            let kinds: Vec<(Vec<Span>, bool)> = arms
+            let kinds: Vec<Vec<Leaf>> = arms
                 .iter()
                 .map(|arm| {
                     let mut found = Vec::new();
                     leaves(arm, &mut found);
-                    let mut executing = Vec::new();
-                    let mut completes = false;
-                    for leaf in found {
-                        match classify(cx, leaf) {
-                            Some(Leaf::Executing(span, _)) => executing.push(span),
-                            Some(Leaf::Completed(_)) => completes = true,
-                            None => {}
-                        }
-                    }
-                    (executing, completes)
+                    found.iter().flat_map(|l| pairs.classify(l)).collect()
                 })
                 .collect();
-            for (i, (executing, completes)) in kinds.iter().enumerate() {
-                let other_completes = kinds.iter().enumerate().any(|(j, (_, c))| j != i && *c);
-                if other_completes && !completes {
-                    dispatched.extend(executing.iter().copied());
+            for (i, arm) in kinds.iter().enumerate() {
+                for leaf in arm {
+                    let Leaf::Open { pair, span, .. } = leaf else { continue };
+                    let closes_here =
+                        arm.iter().any(|l| matches!(l, Leaf::Close { pair: p, .. } if p == pair));
+                    let other_closes = kinds.iter().enumerate().any(|(j, other)| {
+                        j != i && other.iter().any(|l| matches!(l, Leaf::Close { pair: p, .. } if p == pair))
+                    });
+                    if other_closes && !closes_here {
+                        dispatched.insert((*pair, *span));
+                    }
                 }
             }
-            arms.iter().for_each(|arm| find_dispatch(cx, arm, dispatched));
+            arms.iter().for_each(|arm| find_dispatch(pairs, arm, dispatched));
         }
-        Node::Seq(children) => children.iter().for_each(|c| find_dispatch(cx, c, dispatched)),
-        Node::Loop { body, .. } => find_dispatch(cx, body, dispatched),
+        Node::Seq(children) => children.iter().for_each(|c| find_dispatch(pairs, c, dispatched)),
+        Node::Loop { body, .. } => find_dispatch(pairs, body, dispatched),
         _ => {}
     }
 }
@@ -297,53 +470,367 @@ fn describe(exit: &Option<Exit>) -> &'static str {
         Some(ExitKind::Raise) => "the `raise`",
         Some(ExitKind::Break(_)) => "the `break`",
         Some(ExitKind::Continue(_)) => "the `continue`",
+        Some(ExitKind::Cancel { .. }) => "a cancellation",
         None => "the end of the body",
     }
 }
 
+/// Whether a body is an emission itself (its callers pair it): a `send_tool_executing`-like
+/// wrapper, a declared helper, a canonical emitter.
+fn is_wrapper(cx: &Cx<'_>, name: &str) -> bool {
+    let vocab = &*cx.events.vocab;
+    cx.events.of_method_name(name, cx.rule.list("emit-prefixes")).is_some()
+        || vocab.is_helper(name)
+        || vocab.pairs.iter().filter(|p| !p.builtin).any(|p| {
+            std::iter::once(&p.open)
+                .chain(&p.close)
+                .any(|k| name.strip_suffix(k.as_str()).is_some_and(|rest| rest.ends_with('_')))
+        })
+        || (vocab.has_canonical() && {
+            let owner = cx.facts.fns.iter().find(|f| f.name == name).and_then(|f| f.owner.as_deref());
+            vocab.is_canonical_fn(owner, name)
+        })
+}
+
+/// The help of a declared pair's findings.
+fn pair_help(pair: &Pair, kind: Kind) -> Option<String> {
+    if pair.builtin {
+        return None;
+    }
+    if let Some(help) = &pair.help {
+        return Some(help.clone());
+    }
+    let close = pair.close_names();
+    Some(match kind {
+        Kind::Cancelled => format!(
+            "send {close} from the code that cancels (the other `select!` arm, the caller of `abort()`), or from a `Drop` guard the future owns"
+        ),
+        Kind::CfgClose => format!("compile {close} wherever `{}` is compiled: move the `#[cfg]` inside, or give the other configurations their own close", pair.open),
+        Kind::Twice => format!("send {close} once per `{}`, from one place", pair.open),
+        _ => format!(
+            "send {close} on every path out of the function, also on `?` and early returns (a `Drop` guard does it for every path)"
+        ),
+    })
+}
+
 pub fn check(cx: &Cx<'_>, hits: &mut Vec<Hit>) {
-    for body in &cx.facts.bodies {
-        // The body of a `send_tool_executing`-like wrapper is the emission itself: its callers
-        // are the ones that must pair it.
-        let wrapper =
-            body.name.as_deref().and_then(|n| cx.events.of_method_name(n, cx.rule.list("emit-prefixes")));
-        if wrapper.is_some() {
+    let pairs = Pairs::new(cx);
+    let vocab = pairs.vocab;
+    let test_file = super::event_payload::is_test_path(cx.rel);
+    for (id, body) in cx.facts.bodies.iter().enumerate() {
+        if body.name.as_deref().is_some_and(|n| is_wrapper(cx, n)) {
+            continue;
+        }
+        // A declared vocabulary's events in test code are what the test feeds or expects, not
+        // what a run sends.
+        let declared_only = vocab.declared() && (test_file || in_test_fn(cx, id));
+        let mut all = Vec::new();
+        leaves(&body.tree, &mut all);
+        let classified: Vec<Leaf> = all
+            .iter()
+            .flat_map(|leaf| pairs.classify(leaf))
+            .filter(|l| !declared_only || vocab.pairs[l.pair()].builtin)
+            .collect();
+        if classified.is_empty() {
+            continue;
+        }
+        match cx.rule.kind {
+            Kind::CfgClose => {
+                cfg_check(&pairs, body, hits);
+                continue;
+            }
+            Kind::Twice => {
+                let mut twice = Twice { pairs: &pairs, found: BTreeMap::new() };
+                twice.node(&body.tree, Some(BTreeMap::new()));
+                for (second, first) in twice.found {
+                    let pair = &vocab.pairs[second.0];
+                    let mut hit = Hit::at(second.1)
+                        .arg("event", pair.close_names())
+                        .label(first, "first sent here, on the same path");
+                    hit.help = pair_help(pair, Kind::Twice);
+                    hits.push(hit);
+                }
+                continue;
+            }
+            _ => {}
+        }
+        if !classified.iter().any(|k| matches!(k, Leaf::Open { .. })) {
             continue;
         }
         let mut dispatched = BTreeSet::new();
-        let mut all = Vec::new();
-        leaves(&body.tree, &mut all);
-        let kinds: Vec<Leaf> = all.iter().filter_map(|leaf| classify(cx, leaf)).collect();
-        if !kinds.iter().any(|k| matches!(k, Leaf::Executing(..))) {
-            continue;
+        if classified.iter().any(|k| matches!(k, Leaf::Close { .. })) {
+            find_dispatch(&pairs, &body.tree, &mut dispatched);
         }
-        if kinds.iter().any(|k| matches!(k, Leaf::Completed(_))) {
-            find_dispatch(cx, &body.tree, &mut dispatched);
-        }
+        let end_closes = vocab
+            .pairs
+            .iter()
+            .map(|p| {
+                (p.close_in.stream_end && body.stream)
+                    || body.name.as_deref().is_some_and(|name| called_by(cx, name, &p.close_in.callers))
+            })
+            .collect();
         let mut walk = Walk {
-            cx,
+            pairs: &pairs,
             dispatched,
             emissions: Vec::new(),
             by_span: BTreeMap::new(),
             loops: Vec::new(),
+            next_loop: 0,
             guards: Vec::new(),
             unpaired: BTreeMap::new(),
+            cancelled: BTreeMap::new(),
+            end_closes,
         };
         if let Some(open) = walk.node(&body.tree, Some(Open::new())) {
+            let open: Open = open.into_iter().filter(|e| !walk.end_closes[walk.emissions[*e].pair]).collect();
             walk.report(&open, None, None);
+        }
+        if cx.rule.kind == Kind::Cancelled {
+            for (e, exit) in &walk.cancelled {
+                let emission = &walk.emissions[*e];
+                let pair = &vocab.pairs[emission.pair];
+                let ExitKind::Cancel { by, .. } = exit.kind else { continue };
+                let mut hit = Hit::at(emission.span)
+                    .arg("open", pair.open.as_str())
+                    .arg("closed", pair.closed_words())
+                    .arg("by", by)
+                    .label(
+                        exit.span,
+                        format!("{by} may drop the future here, before {} is sent", pair.close_names()),
+                    );
+                hit.help = pair_help(pair, Kind::Cancelled);
+                hits.push(hit);
+            }
+            continue;
         }
         for (e, exit) in &walk.unpaired {
             let emission = &walk.emissions[*e];
-            let mut hit = Hit::at(emission.span).arg("exit", describe(exit));
+            let pair = &vocab.pairs[emission.pair];
+            let mut hit = Hit::at(emission.span)
+                .arg("exit", describe(exit))
+                .arg("open", pair.open.as_str())
+                .arg("closed", pair.closed_words());
             if let Some(exit) = exit {
-                hit = hit.label(exit.span, "leaves here before `tool_completed` is sent");
+                hit = hit.label(exit.span, format!("leaves here before {} is sent", pair.close_names()));
+            }
+            hit.help = pair_help(pair, Kind::Unpaired);
+            if !pair.builtin {
+                hit.note = Some(format!("`{}` opens here", pair.open));
             }
             hits.push(hit);
         }
     }
 }
 
-/// Every legacy `tool_executing` emission spells `tool_executing`.
-pub fn needles(_cx: &Needles<'_>) -> Vec<Vec<String>> {
-    vec![{ vec!["tool_executing".to_owned()] }]
+/// Whether a body is test code: in a `#[test]` function or a `#[cfg(test)]` module (closures
+/// and async blocks belong to the function around them).
+fn in_test_fn(cx: &Cx<'_>, body: usize) -> bool {
+    let facts = cx.facts;
+    let is_test = |f: &crate::facts::FnDef| {
+        f.attrs
+            .iter()
+            .any(|a| a == "test" || a.ends_with("::test") || a == "cfg(test)" || a.ends_with("_test"))
+    };
+    let span = facts
+        .calls
+        .iter()
+        .find(|c| c.body == body)
+        .map(|c| c.span)
+        .or_else(|| facts.literals.iter().find(|l| l.body == body).map(|l| l.span))
+        .or_else(|| facts.marks.iter().find(|m| m.body == body).map(|m| m.span));
+    let Some(span) = span else { return false };
+    facts
+        .fns
+        .iter()
+        .filter(|f| f.extent.is_some_and(|e| e.start <= span.start && span.end <= e.end))
+        .any(is_test)
+}
+
+/// Whether one of `callers` (function names) calls `name` in this file.
+fn called_by(cx: &Cx<'_>, name: &str, callers: &[String]) -> bool {
+    !callers.is_empty()
+        && cx.facts.calls.iter().any(|c| {
+            c.name == name
+                && cx
+                    .facts
+                    .bodies
+                    .get(c.body)
+                    .and_then(|b| b.name.as_deref())
+                    .is_some_and(|b| callers.iter().any(|n| n == b))
+        })
+}
+
+/// The `#[cfg(…)]` conditions each leaf is compiled under.
+fn cfg_leaves<'n>(node: &'n Node, cfgs: &mut Vec<String>, out: &mut Vec<(&'n Node, Vec<String>)>) {
+    match node {
+        Node::Seq(children) => {
+            let before = cfgs.len();
+            for child in children {
+                match child {
+                    Node::Guard(g) if g.key.starts_with("cfg(") => cfgs.push(g.key.clone()),
+                    other => cfg_leaves(other, cfgs, out),
+                }
+            }
+            cfgs.truncate(before);
+        }
+        Node::Branch(children) => children.iter().for_each(|c| cfg_leaves(c, cfgs, out)),
+        Node::Loop { body, .. } => cfg_leaves(body, cfgs, out),
+        leaf => out.push((leaf, cfgs.clone())),
+    }
+}
+
+/// `cfg(not(P))` for `cfg(P)` and the other way round.
+fn negation(cfg: &str) -> String {
+    match cfg.strip_prefix("cfg(not(").and_then(|c| c.strip_suffix("))")) {
+        Some(inner) => format!("cfg({inner})"),
+        None => format!("cfg(not({}))", &cfg[4..cfg.len().saturating_sub(1)]),
+    }
+}
+
+fn cfg_check(pairs: &Pairs<'_, '_>, body: &crate::facts::Body, hits: &mut Vec<Hit>) {
+    let mut all = Vec::new();
+    cfg_leaves(&body.tree, &mut Vec::new(), &mut all);
+    let mut opens = Vec::new();
+    let mut closes = Vec::new();
+    for (leaf, cfgs) in &all {
+        for l in pairs.classify(leaf) {
+            match l {
+                Leaf::Open { pair, span, .. } => opens.push((pair, span, cfgs.clone())),
+                Leaf::Close { pair, span, .. } => closes.push((pair, span, cfgs.clone())),
+            }
+        }
+    }
+    let mut reported = BTreeSet::new();
+    for (pair, open_span, open_cfgs) in &opens {
+        let mine: Vec<&(usize, Span, Vec<String>)> = closes.iter().filter(|c| c.0 == *pair).collect();
+        if mine.is_empty() {
+            continue;
+        }
+        // Compiled wherever the open is: a close under no condition the open lacks, or closes
+        // under a condition and under its negation.
+        let extra = |c: &Vec<String>| -> Vec<String> {
+            c.iter().filter(|k| !open_cfgs.contains(k)).cloned().collect()
+        };
+        let covered = mine.iter().any(|c| extra(&c.2).is_empty())
+            || mine.iter().any(|c| {
+                let e = extra(&c.2);
+                e.len() == 1 && mine.iter().any(|d| extra(&d.2) == vec![negation(&e[0])])
+            });
+        if covered {
+            continue;
+        }
+        for close in mine {
+            if !reported.insert(close.1) {
+                continue;
+            }
+            let gate = extra(&close.2).join(", ");
+            let p = &pairs.vocab.pairs[*pair];
+            let mut hit = Hit::at(close.1)
+                .arg(
+                    "close",
+                    pairs.cx.text.get(close.1.start..close.1.end).map_or_else(
+                        || p.close_names(),
+                        |t| {
+                            let t: String = t.split_whitespace().collect::<Vec<_>>().join(" ");
+                            if t.chars().count() > 40 {
+                                p.close_names()
+                            } else {
+                                format!("`{t}`")
+                            }
+                        },
+                    ),
+                )
+                .arg("cfg", format!("#[{}]", gate))
+                .arg("open", p.open.as_str())
+                .label(*open_span, "opens here, in every configuration");
+            hit.help = pair_help(p, Kind::CfgClose);
+            hits.push(hit);
+        }
+    }
+}
+
+/// The terminal closes already sent on a path, by (pair, key): where.
+type Seen = BTreeMap<(usize, Option<String>), Span>;
+
+struct Twice<'p, 'c, 'a> {
+    pairs: &'p Pairs<'c, 'a>,
+    /// (pair, second) → first.
+    found: BTreeMap<(usize, Span), Span>,
+}
+
+fn merge(a: Option<Seen>, b: Option<Seen>) -> Option<Seen> {
+    match (a, b) {
+        (Some(mut a), Some(b)) => {
+            for (k, v) in b {
+                a.entry(k).or_insert(v);
+            }
+            Some(a)
+        }
+        (a, None) => a,
+        (None, b) => b,
+    }
+}
+
+impl Twice<'_, '_, '_> {
+    fn node(&mut self, node: &Node, state: Option<Seen>) -> Option<Seen> {
+        let mut seen = state?;
+        match node {
+            Node::Seq(children) => children.iter().fold(Some(seen), |s, c| self.node(c, s)),
+            Node::Branch(arms) => arms.iter().fold(None, |acc, arm| {
+                let out = self.node(arm, Some(seen.clone()));
+                merge(acc, out)
+            }),
+            Node::Loop { body, .. } => {
+                // Twice round: a close the loop sends again after another of its own is found.
+                let once = self.node(body, Some(seen.clone()));
+                let twice = self.node(body, once.clone());
+                merge(merge(Some(seen), once), twice)
+            }
+            Node::Exit(_) => None,
+            leaf => {
+                for l in self.pairs.classify(leaf) {
+                    let pair = l.pair();
+                    if !self.pairs.vocab.pairs[pair].exactly_once {
+                        continue;
+                    }
+                    match l {
+                        Leaf::Open { key, .. } => {
+                            seen.retain(|(p, k), _| {
+                                *p != pair || (k.is_some() && key.is_some() && *k != key)
+                            });
+                        }
+                        Leaf::Close { span, key, .. } if span != Span::default() => {
+                            let earlier = seen.iter().find(|((p, k), first)| {
+                                *p == pair && **first != span && (k.is_none() || key.is_none() || *k == key)
+                            });
+                            if let Some((_, first)) = earlier {
+                                self.found.entry((pair, span)).or_insert(*first);
+                            } else {
+                                seen.insert((pair, key), span);
+                            }
+                        }
+                        Leaf::Close { .. } => {}
+                    }
+                }
+                Some(seen)
+            }
+        }
+    }
+}
+
+/// The strings a file must hold: the built-in pair's open spells `tool_executing`; a declared
+/// pair's, one of the vocabulary's forms.
+pub fn needles(cx: &Needles<'_>) -> Vec<Vec<String>> {
+    let vocab = &*cx.events.vocab;
+    let mut group = Vec::new();
+    if cx.rule.kind == Kind::Unpaired {
+        group.push("tool_executing".to_owned());
+    }
+    group.extend(vocab.needles());
+    if group.is_empty() {
+        // Nothing declared: the new checks have only the built-in pair, which they find in
+        // `tool_executing` too.
+        group.push("tool_executing".to_owned());
+    }
+    vec![group]
 }
