@@ -668,26 +668,37 @@ fn is_spawn(e: &Expr) -> bool {
     }
 }
 
-/// The names `abort()` is called on in a block (`handle.abort()`), macro bodies included: the
-/// tokens `name . abort (`.
-fn aborted_handles(block: &syn::Block) -> Vec<String> {
-    fn scan(tokens: TokenStream, out: &mut Vec<String>) {
-        let trees: Vec<TokenTree> = tokens.into_iter().collect();
-        for (i, tree) in trees.iter().enumerate() {
-            if let TokenTree::Group(g) = tree {
-                scan(g.stream(), out);
-            }
-            if let [TokenTree::Ident(name), TokenTree::Punct(dot), TokenTree::Ident(method), TokenTree::Group(args)] =
-                &trees[i..trees.len().min(i + 4)]
-            {
-                if dot.as_char() == '.' && method == "abort" && args.delimiter() == Delimiter::Parenthesis {
-                    out.push(unraw(&name.to_string()));
-                }
-            }
+/// The names `abort()` is called on in a function's text (`handle.abort()`), macro bodies
+/// included: an identifier, `.`, `abort`, `(`, with any white space between. Read from the text,
+/// not the tokens, so that no nesting depth costs stack.
+fn aborted_handles(text: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let bytes = text.as_bytes();
+    let mut from = 0;
+    while let Some(at) = text[from..].find("abort") {
+        let at = from + at;
+        from = at + "abort".len();
+        let after = text[from..].trim_start();
+        let before = text[..at].trim_end();
+        if !after.starts_with('(') || !before.ends_with('.') {
+            continue;
+        }
+        if bytes.get(from).is_some_and(|b| b.is_ascii_alphanumeric() || *b == b'_') {
+            continue;
+        }
+        let receiver = before[..before.len() - 1].trim_end();
+        let name: String = receiver
+            .chars()
+            .rev()
+            .take_while(|c| c.is_alphanumeric() || *c == '_')
+            .collect::<Vec<_>>()
+            .into_iter()
+            .rev()
+            .collect();
+        if !name.is_empty() {
+            out.push(name);
         }
     }
-    let mut out = Vec::new();
-    scan(block.to_token_stream(), &mut out);
     out
 }
 
@@ -895,7 +906,9 @@ impl<'a> Walker<'a> {
             let span = self.expr_span(tail);
             self.b.facts_mut().returned.push(span);
         }
-        let aborted = std::mem::replace(&mut self.aborted, aborted_handles(block));
+        let span = self.sp(block.brace_token.span.join());
+        let aborted = aborted_handles(self.text.get(span.start..span.end).unwrap_or_default());
+        let aborted = std::mem::replace(&mut self.aborted, aborted);
         self.with_body(Some(unraw(&sig.ident.to_string())), |w| w.block(block));
         self.aborted = aborted;
     }

@@ -1,0 +1,176 @@
+//! The shipped vocabularies (`docs/vocabularies/*.toml`) on small excerpts written in the shapes
+//! of the projects they describe (`tests/vocabularies/*.rs`): every line marked
+//! `// expect: <rule>` is a finding of that rule, and there is no other finding. A pair the
+//! linter stops finding fails here.
+
+use std::collections::BTreeSet;
+use std::path::Path;
+
+use cargo_agent_events::config::Config;
+use cargo_agent_events::lint::Linter;
+
+fn root() -> &'static Path {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// `(line, rule)` for every finding of the excerpt linted with the vocabulary.
+fn findings(vocabulary: &str, excerpt: &str) -> (BTreeSet<(usize, String)>, BTreeSet<(usize, String)>) {
+    let config = Config::load(root(), Some(&root().join("docs/vocabularies").join(vocabulary))).unwrap();
+    let linter = Linter::new(&config);
+    let text = std::fs::read_to_string(root().join("tests/vocabularies").join(excerpt)).unwrap();
+    let found = linter
+        .lint_text("src/agent.rs", &[], &text)
+        .findings
+        .into_iter()
+        .map(|f| (f.start.line, f.rule))
+        .collect();
+    let expected = text
+        .lines()
+        .enumerate()
+        .filter_map(|(i, l)| l.split_once("// expect: ").map(|(_, r)| (i + 1, r.trim().to_owned())))
+        .collect();
+    (found, expected)
+}
+
+fn check(vocabulary: &str, excerpt: &str) {
+    let (found, expected) = findings(vocabulary, excerpt);
+    assert_eq!(found, expected, "{excerpt} with {vocabulary}: found (left) and marked (right) differ");
+}
+
+#[test]
+fn swiftide_on_start_and_before_tool_are_paired() {
+    check("swiftide.toml", "swiftide.rs");
+}
+
+#[test]
+fn rust_deep_agents_sdk_agent_and_sub_agent_are_paired() {
+    check("rust-deep-agents-sdk.toml", "deep_agents.rs");
+}
+
+#[test]
+fn autoagents_turns_are_paired_and_the_second_send_path_is_found() {
+    check("autoagents.toml", "autoagents.rs");
+}
+
+/// Without a vocabulary the same excerpts are silent: the events are the project's own.
+#[test]
+fn without_a_vocabulary_the_excerpts_are_silent() {
+    let config = Config::load(&root().join("fixtures/legacy-backend"), None).unwrap();
+    let linter = Linter::new(&config);
+    for excerpt in ["swiftide.rs", "deep_agents.rs", "autoagents.rs"] {
+        let text = std::fs::read_to_string(root().join("tests/vocabularies").join(excerpt)).unwrap();
+        let findings = linter.lint_text("src/agent.rs", &[], &text).findings;
+        assert!(findings.is_empty(), "{excerpt}: {findings:#?}");
+    }
+}
+
+fn config_error(text: &str) -> String {
+    let raw = toml::from_str(text).unwrap();
+    Config::from_raw(raw, Path::new("agent-events.toml"), Vec::new()).unwrap_err().message
+}
+
+#[test]
+fn configuration_errors_name_the_key() {
+    assert_eq!(
+        config_error("[vocabulary.events.turn_started]\nvariants = [\"TurnStarted\"]"),
+        "`vocabulary.events.turn_started.variants[0]`: `TurnStarted` is not an enum variant like `Event::TaskStarted`"
+    );
+    assert_eq!(
+        config_error("[vocabulary.events.on_start]\nmacros = [\"invoke_hooks!\"]"),
+        "`vocabulary.events.on_start.macros[0]`: `invoke_hooks!` is not a macro with its first argument, like `invoke_hooks!(OnStart)`"
+    );
+    assert_eq!(
+        config_error("[vocabulary.events.turn_started]\n"),
+        "`vocabulary.events.turn_started`: declares no way to write it (give `variants`, `structs`, `helpers`, `macros` or `strings`)"
+    );
+    assert_eq!(
+        config_error(
+            "[vocabulary.events.turn_started]\nvariants = [\"Event::TurnStarted\"]\n[[vocabulary.pairs]]\nopen = \"turn_started\"\nclose = \"turn_complete\""
+        ),
+        "`vocabulary.pairs[0].close`: there is no event kind `turn_complete`; did you mean `turn_started`?"
+    );
+    assert_eq!(
+        config_error(
+            "[vocabulary.events.a]\nhelpers = [\"a\"]\n[[vocabulary.pairs]]\nopen = \"a\"\nclose = \"tool_completed\"\nclose-in = [\"later\"]"
+        ),
+        "`vocabulary.pairs[0].close-in[0]`: `later` is not a place (expected `drop`, `stream-end` or `caller:<function>`)"
+    );
+    assert!(config_error("[vocabulary]\nevent = {}").contains("unknown field `event`"));
+    assert_eq!(
+        config_error("[vocabulary.emitters]\nsinks = [\"a b\"]"),
+        "`vocabulary.emitters.sinks[0]`: `a b` is not a method like `send` or `tx.send`"
+    );
+}
+
+/// The shapes the pairing rules follow in a declared vocabulary: a `let … else` that leaves, a
+/// `?` in a `try_stream!` body, a `Drop` guard, a named caller, the end of a stream, keys.
+#[test]
+fn pairs_follow_let_else_streams_guards_callers_and_keys() {
+    let vocabulary = r#"
+[vocabulary.events.started]
+variants = ["Ev::Started"]
+[vocabulary.events.done]
+variants = ["Ev::Done"]
+[[vocabulary.pairs]]
+open = "started"
+close = "done"
+key = "id"
+close-in = ["drop", "stream-end", "caller:run"]
+"#;
+    let code = r#"
+fn let_else(tx: &Tx, x: Option<u32>) {
+    tx.send(Ev::Started { id: 1 });
+    let Some(v) = x else { return };
+    tx.send(Ev::Done { id: 1 });
+}
+fn streamed(tx: Tx) -> impl Stream {
+    try_stream! {
+        tx.send(Ev::Started { id: 2 });
+        let v = fetch().await?;
+        yield v;
+    }
+}
+fn stream_end(tx: Tx) -> impl Stream {
+    stream! {
+        tx.send(Ev::Started { id: 3 });
+        yield 1;
+    }
+}
+struct Guard;
+impl Drop for Guard {
+    fn drop(&mut self) { self.tx.send(Ev::Done { id: 0 }); }
+}
+fn guarded(tx: &Tx) -> Result<(), E> {
+    tx.send(Ev::Started { id: 4 });
+    let _g = Guard;
+    step()?;
+    Ok(())
+}
+fn opens(tx: &Tx) {
+    tx.send(Ev::Started { id: 5 });
+}
+fn run(tx: &Tx) {
+    opens(tx);
+    tx.send(Ev::Done { id: 5 });
+}
+fn keyed(tx: &Tx) {
+    tx.send(Ev::Started { id: 6 });
+    tx.send(Ev::Done { id: 7 });
+}
+"#;
+    let raw = toml::from_str(vocabulary).unwrap();
+    let config = Config::from_raw(raw, Path::new("agent-events.toml"), Vec::new()).unwrap();
+    let linter = Linter::new(&config);
+    let lines: Vec<(usize, String, String)> = linter
+        .lint_text("src/a.rs", &[], code)
+        .findings
+        .into_iter()
+        .map(|f| (f.start.line, f.rule, f.message))
+        .collect();
+    let at: Vec<usize> = lines.iter().map(|(l, ..)| *l).collect();
+    // `let … else { return }` (l. 3), `?` in `try_stream!` (l. 9), a key that does not match
+    // (l. 37); the guard, the caller and the plain stream's end close theirs.
+    assert_eq!(at, [3, 9, 37], "{lines:#?}");
+    assert!(lines[0].2.contains("the `return` leaves first"), "{lines:#?}");
+    assert!(lines[1].2.contains("the `?` leaves first"), "{lines:#?}");
+}
