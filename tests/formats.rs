@@ -42,7 +42,10 @@ fn sarif_is_valid_against_the_2_1_0_schema_and_carries_fingerprints_and_fixes() 
         .as_str()
         .is_some_and(|f| f.len() == 16)));
     assert!(results.iter().any(|r| r["fixes"].is_array()));
-    assert_eq!(log["runs"][0]["tool"]["driver"]["rules"].as_array().unwrap().len(), 11);
+    assert_eq!(
+        log["runs"][0]["tool"]["driver"]["rules"].as_array().unwrap().len(),
+        cargo_agent_events::rules::BUILTIN.len()
+    );
 }
 
 const SAMPLE: &str = "pub fn report(m: &Manager) {\n    m.broadcast(serde_json::json!({ \"type\": \"agent_thinking\", \"thought\": \"a, b: 100%\" }));\n}\n";

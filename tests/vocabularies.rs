@@ -64,9 +64,12 @@ fn without_a_vocabulary_the_excerpts_are_silent() {
     }
 }
 
+/// The error of a configuration file holding `text`.
 fn config_error(text: &str) -> String {
-    let raw = toml::from_str(text).unwrap();
-    Config::from_raw(raw, Path::new("agent-events.toml"), Vec::new()).unwrap_err().message
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("agent-events.toml");
+    std::fs::write(&path, text).unwrap();
+    Config::load(dir.path(), Some(&path)).unwrap_err().message
 }
 
 #[test]
@@ -85,9 +88,9 @@ fn configuration_errors_name_the_key() {
     );
     assert_eq!(
         config_error(
-            "[vocabulary.events.turn_started]\nvariants = [\"Event::TurnStarted\"]\n[[vocabulary.pairs]]\nopen = \"turn_started\"\nclose = \"turn_complete\""
+            "[vocabulary.events.turn_started]\nvariants = [\"Event::TurnStarted\"]\n[[vocabulary.pairs]]\nopen = \"turn_startd\"\nclose = \"tool_completed\""
         ),
-        "`vocabulary.pairs[0].close`: there is no event kind `turn_complete`; did you mean `turn_started`?"
+        "`vocabulary.pairs[0].open`: there is no event kind `turn_startd`; did you mean `turn_started`?"
     );
     assert_eq!(
         config_error(
@@ -169,8 +172,8 @@ fn keyed(tx: &Tx) {
         .collect();
     let at: Vec<usize> = lines.iter().map(|(l, ..)| *l).collect();
     // `let … else { return }` (l. 3), `?` in `try_stream!` (l. 9), a key that does not match
-    // (l. 37); the guard, the caller and the plain stream's end close theirs.
-    assert_eq!(at, [3, 9, 37], "{lines:#?}");
+    // (l. 38); the guard, the caller and the plain stream's end close theirs.
+    assert_eq!(at, [3, 9, 38], "{lines:#?}");
     assert!(lines[0].2.contains("the `return` leaves first"), "{lines:#?}");
     assert!(lines[1].2.contains("the `?` leaves first"), "{lines:#?}");
 }

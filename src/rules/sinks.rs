@@ -48,9 +48,6 @@ pub fn check(cx: &Cx<'_>, hits: &mut Vec<Hit>) {
     if !vocab.declared() {
         return;
     }
-    if super::event_payload::is_test_path(cx.rel) {
-        return;
-    }
     let canonical_help = || format!("send it through {}", vocab.canonical_names());
     let mut competing_reported = std::collections::BTreeSet::new();
     for call in &cx.facts.calls {
@@ -97,11 +94,7 @@ pub fn check(cx: &Cx<'_>, hits: &mut Vec<Hit>) {
                         && m.path.last().is_some_and(|l| types.contains(&l.as_str()))
                 });
                 let test = f.attrs.iter().any(|a| a == "test" || a.ends_with("::test") || a == "cfg(test)");
-                if !handles_events
-                    || test
-                    || super::event_payload::is_test_path(cx.rel)
-                    || !competing_reported.insert(f.name_span)
-                {
+                if !handles_events || test || !competing_reported.insert(f.name_span) {
                     continue;
                 }
                 let mut hit = Hit::at(f.name_span)

@@ -53,8 +53,18 @@ fn arm_guard(arm: &Node) -> Option<&Guard> {
 /// What a leaf is to one pair.
 #[derive(Clone, Debug)]
 enum Leaf {
-    Open { pair: usize, span: Span, key: Option<String> },
-    Close { pair: usize, span: Span, key: Option<String> },
+    Open {
+        pair: usize,
+        span: Span,
+        key: Option<String>,
+    },
+    /// `kind`: the close it is (one of the pair's), empty for a `Drop` guard or a nested body.
+    Close {
+        pair: usize,
+        span: Span,
+        key: Option<String>,
+        kind: String,
+    },
 }
 
 impl Leaf {
@@ -105,8 +115,21 @@ impl<'c, 'a> Pairs<'c, 'a> {
         let facts = cx.facts;
         if let Some(found) = self.vocab.find(facts, node) {
             // A function that returns the event it builds does not send it: its caller does.
-            let returned =
-                facts.returned.iter().any(|r| r.start <= found.span.start && found.span.end <= r.end);
+            let within = |outer: Span, inner: Span| outer.start <= inner.start && inner.end <= outer.end;
+            // Returned as the value: not an argument of a call made in the returned expression
+            // (a tail `if` that sends), other than a wrapper like `Ok(…)`.
+            let returned = facts.returned.iter().any(|r| {
+                within(*r, found.span)
+                    && !facts.calls.iter().any(|c| {
+                        c.span != found.span
+                            && within(*r, c.span)
+                            && within(c.span, found.span)
+                            && !matches!(
+                                c.name.as_str(),
+                                "Ok" | "Some" | "new" | "from" | "into" | "boxed" | "pin"
+                            )
+                    })
+            });
             if returned {
                 return Vec::new();
             }
@@ -173,7 +196,7 @@ impl<'c, 'a> Pairs<'c, 'a> {
             // A task or stream the function hands a declared pair to: a close in it closes.
             for (p, pair) in self.vocab.pairs.iter().enumerate().filter(|(_, p)| !p.builtin) {
                 if self.closes_in(*body, pair, 0) {
-                    out.push(Leaf::Close { pair: p, span: Span::default(), key: None });
+                    out.push(Leaf::Close { pair: p, span: Span::default(), key: None, kind: String::new() });
                 }
             }
             return out;
@@ -185,7 +208,7 @@ impl<'c, 'a> Pairs<'c, 'a> {
                     out.push(Leaf::Open { pair: p, span, key: key() });
                 }
                 if pair.close.iter().any(|c| *c == kind) {
-                    out.push(Leaf::Close { pair: p, span, key: key() });
+                    out.push(Leaf::Close { pair: p, span, key: key(), kind: kind.clone() });
                 }
             }
         }
@@ -198,12 +221,17 @@ impl<'c, 'a> Pairs<'c, 'a> {
             Node::Call(i) => {
                 self.cx.facts.calls[*i].path.as_ref().filter(|p| p.len() >= 2).map(|p| p[p.len() - 2].clone())
             }
+            // A unit struct: `let _guard = Guard;`.
+            Node::Mark(i) => match &self.cx.facts.marks[*i].kind {
+                crate::facts::MarkKind::Path(path) => path.last().cloned(),
+                crate::facts::MarkKind::Macro { .. } => None,
+            },
             _ => None,
         };
         if let Some(ty) = constructed {
             for (p, guards) in self.drop_guards.iter().enumerate() {
                 if guards.contains(&ty) {
-                    out.push(Leaf::Close { pair: p, span: Span::default(), key: None });
+                    out.push(Leaf::Close { pair: p, span: Span::default(), key: None, kind: String::new() });
                 }
             }
         }
@@ -353,7 +381,10 @@ impl Walk<'_, '_, '_> {
                     ExitKind::Cancel { scope, .. } => {
                         for &e in &open {
                             let span = self.emissions[e].span;
-                            if scope.start <= span.start && span.end <= scope.end {
+                            // (Not at the open's own `.await`: whether it was sent is not the
+                            // question there.)
+                            let own = exit.span.start <= span.start && span.end <= exit.span.end;
+                            if scope.start <= span.start && span.end <= scope.end && !own {
                                 self.cancelled.entry(e).or_insert_with(|| exit.clone());
                             }
                         }
@@ -516,14 +547,13 @@ fn pair_help(pair: &Pair, kind: Kind) -> Option<String> {
 pub fn check(cx: &Cx<'_>, hits: &mut Vec<Hit>) {
     let pairs = Pairs::new(cx);
     let vocab = pairs.vocab;
-    let test_file = super::event_payload::is_test_path(cx.rel);
     for (id, body) in cx.facts.bodies.iter().enumerate() {
         if body.name.as_deref().is_some_and(|n| is_wrapper(cx, n)) {
             continue;
         }
         // A declared vocabulary's events in test code are what the test feeds or expects, not
         // what a run sends.
-        let declared_only = vocab.declared() && (test_file || in_test_fn(cx, id));
+        let declared_only = vocab.declared() && in_test_fn(cx, id);
         let mut all = Vec::new();
         leaves(&body.tree, &mut all);
         let classified: Vec<Leaf> = all
@@ -542,11 +572,12 @@ pub fn check(cx: &Cx<'_>, hits: &mut Vec<Hit>) {
             Kind::Twice => {
                 let mut twice = Twice { pairs: &pairs, found: BTreeMap::new() };
                 twice.node(&body.tree, Some(BTreeMap::new()));
-                for (second, first) in twice.found {
+                for (second, (first, kind)) in twice.found {
                     let pair = &vocab.pairs[second.0];
                     let mut hit = Hit::at(second.1)
-                        .arg("event", pair.close_names())
-                        .label(first, "first sent here, on the same path");
+                        .arg("event", format!("`{kind}`"))
+                        .arg("open", pair.open.as_str())
+                        .label(first, "closed here first, on the same path");
                     hit.help = pair_help(pair, Kind::Twice);
                     hits.push(hit);
                 }
@@ -696,13 +727,13 @@ fn cfg_check(pairs: &Pairs<'_, '_>, body: &crate::facts::Body, hits: &mut Vec<Hi
         for l in pairs.classify(leaf) {
             match l {
                 Leaf::Open { pair, span, .. } => opens.push((pair, span, cfgs.clone())),
-                Leaf::Close { pair, span, .. } => closes.push((pair, span, cfgs.clone())),
+                Leaf::Close { pair, span, kind, .. } => closes.push((pair, span, cfgs.clone(), kind)),
             }
         }
     }
     let mut reported = BTreeSet::new();
     for (pair, open_span, open_cfgs) in &opens {
-        let mine: Vec<&(usize, Span, Vec<String>)> = closes.iter().filter(|c| c.0 == *pair).collect();
+        let mine: Vec<&(usize, Span, Vec<String>, String)> = closes.iter().filter(|c| c.0 == *pair).collect();
         if mine.is_empty() {
             continue;
         }
@@ -726,20 +757,7 @@ fn cfg_check(pairs: &Pairs<'_, '_>, body: &crate::facts::Body, hits: &mut Vec<Hi
             let gate = extra(&close.2).join(", ");
             let p = &pairs.vocab.pairs[*pair];
             let mut hit = Hit::at(close.1)
-                .arg(
-                    "close",
-                    pairs.cx.text.get(close.1.start..close.1.end).map_or_else(
-                        || p.close_names(),
-                        |t| {
-                            let t: String = t.split_whitespace().collect::<Vec<_>>().join(" ");
-                            if t.chars().count() > 40 {
-                                p.close_names()
-                            } else {
-                                format!("`{t}`")
-                            }
-                        },
-                    ),
-                )
+                .arg("close", format!("`{}`", if close.3.is_empty() { &p.close[0] } else { &close.3 }))
                 .arg("cfg", format!("#[{}]", gate))
                 .arg("open", p.open.as_str())
                 .label(*open_span, "opens here, in every configuration");
@@ -755,7 +773,7 @@ type Seen = BTreeMap<(usize, Option<String>), Span>;
 struct Twice<'p, 'c, 'a> {
     pairs: &'p Pairs<'c, 'a>,
     /// (pair, second) → first.
-    found: BTreeMap<(usize, Span), Span>,
+    found: BTreeMap<(usize, Span), (Span, String)>,
 }
 
 fn merge(a: Option<Seen>, b: Option<Seen>) -> Option<Seen> {
@@ -799,12 +817,12 @@ impl Twice<'_, '_, '_> {
                                 *p != pair || (k.is_some() && key.is_some() && *k != key)
                             });
                         }
-                        Leaf::Close { span, key, .. } if span != Span::default() => {
+                        Leaf::Close { span, key, kind, .. } if span != Span::default() => {
                             let earlier = seen.iter().find(|((p, k), first)| {
                                 *p == pair && **first != span && (k.is_none() || key.is_none() || *k == key)
                             });
                             if let Some((_, first)) = earlier {
-                                self.found.entry((pair, span)).or_insert(*first);
+                                self.found.entry((pair, span)).or_insert((*first, kind));
                             } else {
                                 seen.insert((pair, key), span);
                             }
