@@ -35,9 +35,9 @@ enum Command {
         #[arg(long)]
         config: Option<PathBuf>,
     },
-    /// Prints a rule's documentation.
+    /// Prints a rule's documentation, or `vocabulary`: how to declare a project's own events.
     Explain {
-        /// The rule id, e.g. `direct-event-payload`.
+        /// The rule id, e.g. `direct-event-payload`, or `vocabulary`.
         rule: String,
     },
     /// Prints the JSON Schema (draft 2020-12) of the wire format.
@@ -548,7 +548,14 @@ fn rules(cwd: &Path, config: Option<&Path>) -> ExitCode {
     ExitCode::SUCCESS
 }
 
+/// `explain vocabulary`: the configuration of a project's own events.
+pub const VOCABULARY_DOCS: &str = include_str!("../docs/vocabulary.md");
+
 fn explain(id: &str) -> ExitCode {
+    if id == "vocabulary" {
+        print!("{VOCABULARY_DOCS}");
+        return ExitCode::SUCCESS;
+    }
     let defs = crate::rules::builtin_defs();
     match defs.iter().find(|d| d.id == id) {
         Some(def) => {

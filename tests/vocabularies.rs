@@ -13,8 +13,11 @@ fn root() -> &'static Path {
     Path::new(env!("CARGO_MANIFEST_DIR"))
 }
 
-/// `(line, rule)` for every finding of the excerpt linted with the vocabulary.
-fn findings(vocabulary: &str, excerpt: &str) -> (BTreeSet<(usize, String)>, BTreeSet<(usize, String)>) {
+/// Findings as `(line, rule)`.
+type Sites = BTreeSet<(usize, String)>;
+
+/// The findings of the excerpt linted with the vocabulary, and the lines it marks.
+fn findings(vocabulary: &str, excerpt: &str) -> (Sites, Sites) {
     let config = Config::load(root(), Some(&root().join("docs/vocabularies").join(vocabulary))).unwrap();
     let linter = Linter::new(&config);
     let text = std::fs::read_to_string(root().join("tests/vocabularies").join(excerpt)).unwrap();
@@ -176,4 +179,48 @@ fn keyed(tx: &Tx) {
     assert_eq!(at, [3, 9, 38], "{lines:#?}");
     assert!(lines[0].2.contains("the `return` leaves first"), "{lines:#?}");
     assert!(lines[1].2.contains("the `?` leaves first"), "{lines:#?}");
+}
+
+/// The `toml` blocks of a Markdown text that declare a vocabulary.
+fn vocabulary_blocks(markdown: &str) -> Vec<String> {
+    markdown
+        .split("```toml\n")
+        .skip(1)
+        .filter_map(|rest| rest.split_once("```").map(|(block, _)| block.to_owned()))
+        .filter(|block| block.contains("[vocabulary"))
+        .collect()
+}
+
+/// The documented examples are configurations the linter takes, and `explain vocabulary` prints
+/// the reference.
+#[test]
+fn the_documented_vocabularies_are_valid() {
+    let reference = std::fs::read_to_string(root().join("docs/vocabulary.md")).unwrap();
+    let readme = std::fs::read_to_string(root().join("README.md")).unwrap();
+    let blocks: Vec<String> =
+        vocabulary_blocks(&reference).into_iter().chain(vocabulary_blocks(&readme)).collect();
+    assert_eq!(blocks.len(), 2, "one example in each");
+    for block in &blocks {
+        let raw = toml::from_str(block).unwrap_or_else(|e| panic!("{e}\n{block}"));
+        let config = Config::from_raw(raw, Path::new("agent-events.toml"), Vec::new());
+        assert!(config.is_ok(), "{:?}\n{block}", config.err());
+    }
+    for name in ["swiftide.toml", "rust-deep-agents-sdk.toml", "autoagents.toml"] {
+        let path = root().join("docs/vocabularies").join(name);
+        let text = std::fs::read_to_string(&path).unwrap();
+        let pinned = text.lines().next().and_then(|l| l.split_once(" at ")).is_some_and(|(_, rest)| {
+            rest.split_whitespace()
+                .next()
+                .map(|c| c.trim_end_matches('.'))
+                .is_some_and(|c| c.len() == 40 && c.chars().all(|c| c.is_ascii_hexdigit()))
+        });
+        assert!(pinned, "{name}: the first line pins the commit");
+        Config::load(root(), Some(&path)).unwrap_or_else(|e| panic!("{e}"));
+    }
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_cargo-agent-events"))
+        .args(["explain", "vocabulary"])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    assert_eq!(String::from_utf8(out.stdout).unwrap(), reference);
 }

@@ -8,7 +8,7 @@ use crate::facts::{Call, FnDef, Node};
 use crate::source::Span;
 
 /// The innermost function around a span: anonymous bodies (closures, async blocks) belong to it.
-fn enclosing<'f>(fns: &'f [FnDef], span: Span) -> Option<&'f FnDef> {
+fn enclosing(fns: &[FnDef], span: Span) -> Option<&FnDef> {
     fns.iter()
         .filter(|f| f.extent.is_some_and(|e| e.start <= span.start && span.end <= e.end))
         .min_by_key(|f| f.extent.map_or(usize::MAX, |e| e.end - e.start))

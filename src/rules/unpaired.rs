@@ -207,7 +207,7 @@ impl<'c, 'a> Pairs<'c, 'a> {
                 if pair.open == kind {
                     out.push(Leaf::Open { pair: p, span, key: key() });
                 }
-                if pair.close.iter().any(|c| *c == kind) {
+                if pair.close.contains(&kind) {
                     out.push(Leaf::Close { pair: p, span, key: key(), kind: kind.clone() });
                 }
             }
@@ -793,7 +793,7 @@ impl Twice<'_, '_, '_> {
     fn node(&mut self, node: &Node, state: Option<Seen>) -> Option<Seen> {
         let mut seen = state?;
         match node {
-            Node::Seq(children) => children.iter().fold(Some(seen), |s, c| self.node(c, s)),
+            Node::Seq(children) => children.iter().try_fold(seen, |s, c| self.node(c, Some(s))),
             Node::Branch(arms) => arms.iter().fold(None, |acc, arm| {
                 let out = self.node(arm, Some(seen.clone()));
                 merge(acc, out)
