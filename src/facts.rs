@@ -41,6 +41,21 @@ pub struct Facts {
     pub glob_imports: Vec<Vec<String>>,
     /// Rust: type aliases, by name (`type E = events::Event;` is `("E", ["events", "Event"])`).
     pub type_aliases: Vec<(String, Vec<String>)>,
+    /// Rust: the variants of enums that derive `Serialize`, with the names they have on the wire.
+    pub wire_names: Vec<WireName>,
+}
+
+/// A variant of a serialised enum and the name serde gives it.
+#[derive(Debug, Clone)]
+pub struct WireName {
+    /// The enum.
+    pub ty: String,
+    /// The variant.
+    pub variant: String,
+    /// Its name on the wire (after `rename_all` and `rename`).
+    pub wire: String,
+    /// The variant's name in its definition.
+    pub span: Span,
 }
 
 /// A place a declared vocabulary may find an event that is neither a call nor a literal.
@@ -282,6 +297,19 @@ pub struct FnDef {
 }
 
 impl FnDef {
+    /// Whether it is test code: a `#[test]`/`#[tokio::test]`-like function, or one in a
+    /// `#[cfg(test)]` module.
+    pub fn is_test(&self) -> bool {
+        self.attrs
+            .iter()
+            .any(|a| a == "test" || a.ends_with("::test") || a.ends_with("_test") || a == "cfg(test)")
+    }
+
+    /// Whether its body (from its name to its closing brace) holds `span`.
+    pub fn holds(&self, span: Span) -> bool {
+        self.extent.is_some_and(|e| e.contains(span))
+    }
+
     /// How reports name it: `impl DataAgent::run`, `fn helper`.
     pub fn item_path(&self) -> String {
         match &self.owner {
@@ -588,6 +616,9 @@ pub(crate) mod render {
                 MarkKind::Macro { name, first } => format!("{name}!({})", first.as_deref().unwrap_or("…")),
             };
             let _ = writeln!(o, "mark m{i} b{}: {what}", m.body);
+        }
+        for w in &facts.wire_names {
+            let _ = writeln!(o, "wire name: {}::{} = {}", w.ty, w.variant, w.wire);
         }
         for path in &facts.glob_imports {
             let _ = writeln!(o, "glob import: {}::*", path.join("::"));

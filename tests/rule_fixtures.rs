@@ -328,6 +328,7 @@ rule_tests! {
     cfg_gated_close => "cfg-gated-close",
     terminal_event_twice => "terminal-event-twice",
     cancelled_pair => "cancelled-pair",
+    event_wire_name => "event-wire-name",
     unscoped_broadcast => "unscoped-broadcast",
     competing_emitter => "competing-emitter",
     parse_error => "parse-error",

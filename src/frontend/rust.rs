@@ -702,6 +702,38 @@ fn aborted_handles(text: &str) -> Vec<String> {
     out
 }
 
+/// A variant's name under serde's `rename_all` rule.
+fn rename(name: &str, rule: &str) -> String {
+    let mut words: Vec<String> = Vec::new();
+    for c in name.chars() {
+        if c.is_uppercase() || words.is_empty() {
+            words.push(String::new());
+        }
+        if let Some(w) = words.last_mut() {
+            w.push(c);
+        }
+    }
+    let lower: Vec<String> = words.iter().map(|w| w.to_lowercase()).collect();
+    let capitalised = |w: &String| -> String {
+        let mut c = w.chars();
+        c.next().map(|f| f.to_uppercase().collect::<String>() + c.as_str()).unwrap_or_default()
+    };
+    match rule {
+        "lowercase" => name.to_lowercase(),
+        "UPPERCASE" => name.to_uppercase(),
+        "camelCase" => {
+            let mut out = lower.first().cloned().unwrap_or_default();
+            out.extend(lower.iter().skip(1).map(capitalised));
+            out
+        }
+        "snake_case" => lower.join("_"),
+        "SCREAMING_SNAKE_CASE" => lower.join("_").to_uppercase(),
+        "kebab-case" => lower.join("-"),
+        "SCREAMING-KEBAB-CASE" => lower.join("-").to_uppercase(),
+        _ => name.to_owned(),
+    }
+}
+
 /// `#[cfg(test)]`.
 fn is_cfg_test(attr: &syn::Attribute) -> bool {
     attr.path().is_ident("cfg") && attr.meta.to_token_stream().to_string().replace(' ', "") == "cfg(test)"
@@ -1036,6 +1068,7 @@ impl<'a> Walker<'a> {
                         self.ty(&field.ty);
                     }
                 }
+                self.serde_enum(e);
             }
             Item::Static(s) => {
                 let name_span = self.span_of(&s.ident);
@@ -1636,6 +1669,49 @@ impl<'a> Walker<'a> {
             Err(_) => Node::empty(),
         };
         seq([args, mark])
+    }
+
+    /// The wire names of a serialised enum's variants (`#[derive(Serialize)]`), after its
+    /// `rename_all` and their `rename`.
+    fn serde_enum(&mut self, e: &syn::ItemEnum) {
+        let derives_serialize = e.attrs.iter().any(|a| {
+            a.path().is_ident("derive") && a.meta.to_token_stream().to_string().contains("Serialize")
+        });
+        if !derives_serialize {
+            return;
+        }
+        let serde_value = |attrs: &[syn::Attribute], key: &str| -> Option<String> {
+            let mut found = None;
+            for attr in attrs.iter().filter(|a| a.path().is_ident("serde")) {
+                let _ = attr.parse_nested_meta(|meta| {
+                    if meta.path.is_ident(key) {
+                        if let Ok(value) = meta.value().and_then(|v| v.parse::<syn::LitStr>()) {
+                            found = Some(value.value());
+                        }
+                    } else if meta.input.peek(Token![=]) {
+                        let _ = meta.value().and_then(|v| v.parse::<Expr>());
+                    } else if meta.input.peek(syn::token::Paren) {
+                        let _ = meta.parse_nested_meta(|inner| {
+                            if inner.input.peek(Token![=]) {
+                                let _ = inner.value().and_then(|v| v.parse::<Expr>());
+                            }
+                            Ok(())
+                        });
+                    }
+                    Ok(())
+                });
+            }
+            found
+        };
+        let rename_all = serde_value(&e.attrs, "rename_all");
+        let enum_name = unraw(&e.ident.to_string());
+        for variant in &e.variants {
+            let name = unraw(&variant.ident.to_string());
+            let wire = serde_value(&variant.attrs, "rename")
+                .unwrap_or_else(|| rename_all.as_deref().map_or_else(|| name.clone(), |rule| rename(&name, rule)));
+            let span = self.span_of(&variant.ident);
+            self.b.facts_mut().wire_names.push(WireName { ty: enum_name.clone(), variant: name, wire, span });
+        }
     }
 
     /// Records a mark in the current body; its node.

@@ -88,6 +88,8 @@ pub enum Kind {
     Twice,
     /// A pair opened in a future that `select!` or `abort()` may drop before its close.
     Cancelled,
+    /// A declared event kind's variant that serialises under another name than its `wire`.
+    WireName,
     /// Agent events sent through all-users methods.
     Broadcast,
     /// Types defining agent-event emission methods.
@@ -142,6 +144,7 @@ impl Kind {
             Kind::CfgClose => "cfg-close",
             Kind::Twice => "twice",
             Kind::Cancelled => "cancelled",
+            Kind::WireName => "wire-name",
             Kind::Broadcast => "broadcast",
             Kind::Competing => "competing",
             Kind::ParseError => "parse-error",
@@ -162,7 +165,7 @@ impl Kind {
             Kind::Unpaired | Kind::CfgClose | Kind::Twice | Kind::Cancelled => unpaired::LISTS,
             Kind::Broadcast => broadcast::LISTS,
             Kind::Competing => competing::LISTS,
-            Kind::ParseError | Kind::UnusedSuppression => &[],
+            Kind::ParseError | Kind::UnusedSuppression | Kind::WireName => &[],
         }
     }
 
@@ -459,6 +462,7 @@ builtin!(
     "cfg-gated-close",
     "terminal-event-twice",
     "cancelled-pair",
+    "event-wire-name",
     "unscoped-broadcast",
     "competing-emitter",
     "parse-error",
@@ -825,6 +829,7 @@ fn builtin_needles(cx: &Needles<'_>) -> Option<Vec<Vec<String>>> {
         Kind::Unpaired | Kind::CfgClose | Kind::Twice | Kind::Cancelled => unpaired::needles(cx),
         Kind::Broadcast => broadcast::needles(cx),
         Kind::Competing => competing::needles(cx),
+        Kind::WireName => vocab::wire_needles(&cx.events.vocab),
         Kind::ParseError | Kind::UnusedSuppression => return None,
     })
 }
@@ -851,6 +856,7 @@ pub fn run(cx: &Cx<'_>) -> Vec<Hit> {
             competing::check(cx, &mut hits);
             sinks::check(cx, &mut hits);
         }
+        Kind::WireName => vocab::check_wire(cx, &mut hits),
         Kind::ParseError | Kind::UnusedSuppression => {}
     }
     hits

@@ -9,9 +9,7 @@ use crate::source::Span;
 
 /// The innermost function around a span: anonymous bodies (closures, async blocks) belong to it.
 fn enclosing(fns: &[FnDef], span: Span) -> Option<&FnDef> {
-    fns.iter()
-        .filter(|f| f.extent.is_some_and(|e| e.start <= span.start && span.end <= e.end))
-        .min_by_key(|f| f.extent.map_or(usize::MAX, |e| e.end - e.start))
+    fns.iter().filter(|f| f.holds(span)).min_by_key(|f| f.extent.map_or(usize::MAX, |e| e.end - e.start))
 }
 
 /// The declared events built in a call's body before the call ends: (kind, span).
@@ -54,9 +52,7 @@ pub fn check(cx: &Cx<'_>, hits: &mut Vec<Hit>) {
         let Some(broadcast) = vocab.sink(call) else { continue };
         let function = enclosing(&cx.facts.fns, call.span);
         // Test code feeds events to what it tests.
-        if function
-            .is_some_and(|f| f.attrs.iter().any(|a| a == "test" || a.ends_with("::test") || a == "cfg(test)"))
-        {
+        if function.is_some_and(FnDef::is_test) {
             continue;
         }
         if function.is_some_and(|f| vocab.is_canonical_fn(f.owner.as_deref(), &f.name)) && !broadcast {
@@ -89,11 +85,11 @@ pub fn check(cx: &Cx<'_>, hits: &mut Vec<Hit>) {
                 let Some(f) = function else { continue };
                 // It handles events: its signature or body names an event type.
                 let types = vocab.event_types();
-                let handles_events = cx.facts.mentions.iter().any(|m| {
-                    f.extent.is_some_and(|e| e.start <= m.span.start && m.span.end <= e.end)
-                        && m.path.last().is_some_and(|l| types.contains(&l.as_str()))
-                });
-                let test = f.attrs.iter().any(|a| a == "test" || a.ends_with("::test") || a == "cfg(test)");
+                let handles_events =
+                    cx.facts.mentions.iter().any(|m| {
+                        f.holds(m.span) && m.path.last().is_some_and(|l| types.contains(&l.as_str()))
+                    });
+                let test = f.is_test();
                 if !handles_events || test || !competing_reported.insert(f.name_span) {
                     continue;
                 }

@@ -115,15 +115,14 @@ impl<'c, 'a> Pairs<'c, 'a> {
         let facts = cx.facts;
         if let Some(found) = self.vocab.find(facts, node) {
             // A function that returns the event it builds does not send it: its caller does.
-            let within = |outer: Span, inner: Span| outer.start <= inner.start && inner.end <= outer.end;
             // Returned as the value: not an argument of a call made in the returned expression
             // (a tail `if` that sends), other than a wrapper like `Ok(…)`.
             let returned = facts.returned.iter().any(|r| {
-                within(*r, found.span)
+                r.contains(found.span)
                     && !facts.calls.iter().any(|c| {
                         c.span != found.span
-                            && within(*r, c.span)
-                            && within(c.span, found.span)
+                            && r.contains(c.span)
+                            && c.span.contains(found.span)
                             && !matches!(
                                 c.name.as_str(),
                                 "Ok" | "Some" | "new" | "from" | "into" | "boxed" | "pin"
@@ -383,8 +382,8 @@ impl Walk<'_, '_, '_> {
                             let span = self.emissions[e].span;
                             // (Not at the open's own `.await`: whether it was sent is not the
                             // question there.)
-                            let own = exit.span.start <= span.start && span.end <= exit.span.end;
-                            if scope.start <= span.start && span.end <= scope.end && !own {
+                            let own = exit.span.contains(span);
+                            if scope.contains(span) && !own {
                                 self.cancelled.entry(e).or_insert_with(|| exit.clone());
                             }
                         }
@@ -657,11 +656,6 @@ pub fn check(cx: &Cx<'_>, hits: &mut Vec<Hit>) {
 /// and async blocks belong to the function around them).
 fn in_test_fn(cx: &Cx<'_>, body: usize) -> bool {
     let facts = cx.facts;
-    let is_test = |f: &crate::facts::FnDef| {
-        f.attrs
-            .iter()
-            .any(|a| a == "test" || a.ends_with("::test") || a == "cfg(test)" || a.ends_with("_test"))
-    };
     let span = facts
         .calls
         .iter()
@@ -669,12 +663,7 @@ fn in_test_fn(cx: &Cx<'_>, body: usize) -> bool {
         .map(|c| c.span)
         .or_else(|| facts.literals.iter().find(|l| l.body == body).map(|l| l.span))
         .or_else(|| facts.marks.iter().find(|m| m.body == body).map(|m| m.span));
-    let Some(span) = span else { return false };
-    facts
-        .fns
-        .iter()
-        .filter(|f| f.extent.is_some_and(|e| e.start <= span.start && span.end <= e.end))
-        .any(is_test)
+    span.is_some_and(|span| facts.fns.iter().any(|f| f.holds(span) && f.is_test()))
 }
 
 /// Whether one of `callers` (function names) calls `name` in this file.

@@ -621,3 +621,39 @@ impl Vocabulary {
         out
     }
 }
+
+/// The strings a file must hold for `event-wire-name` to fire: the variants declared with a
+/// wire name (their definition spells them).
+pub fn wire_needles(vocab: &Vocabulary) -> Vec<Vec<String>> {
+    let variants = vocab
+        .kinds
+        .iter()
+        .filter(|k| k.wire.is_some())
+        .flat_map(|k| &k.forms)
+        .filter_map(|f| match f {
+            Form::Variant(_, v) => Some(v.clone()),
+            _ => None,
+        })
+        .collect();
+    vec![variants]
+}
+
+/// `event-wire-name`: a declared variant whose serde name is not the kind's `wire`.
+pub fn check_wire(cx: &super::Cx<'_>, hits: &mut Vec<super::Hit>) {
+    let vocab = &*cx.events.vocab;
+    for kind in &vocab.kinds {
+        let Some(wire) = &kind.wire else { continue };
+        for form in &kind.forms {
+            let Form::Variant(e, v) = form else { continue };
+            for w in cx.facts.wire_names.iter().filter(|w| &w.ty == e && &w.variant == v && &w.wire != wire) {
+                hits.push(
+                    super::Hit::at(w.span)
+                        .arg("variant", format!("{e}::{v}"))
+                        .arg("actual", w.wire.as_str())
+                        .arg("wire", wire.as_str())
+                        .arg("kind", kind.name.as_str()),
+                );
+            }
+        }
+    }
+}
