@@ -38,6 +38,10 @@ impl Prefilter {
                 }
                 None => {}
             }
+            // A declared vocabulary's sinks: another way for the rule to fire.
+            if let Some(groups) = rules::vocabulary_needles(&rules::Needles { events, rule }) {
+                groups_by_rule.push(groups);
+            }
         }
         let mut needles: Vec<String> = groups_by_rule.iter().flatten().flatten().cloned().collect();
         needles.sort();

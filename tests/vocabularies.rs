@@ -21,12 +21,12 @@ fn findings(vocabulary: &str, excerpt: &str) -> (Sites, Sites) {
     let config = Config::load(root(), Some(&root().join("docs/vocabularies").join(vocabulary))).unwrap();
     let linter = Linter::new(&config);
     let text = std::fs::read_to_string(root().join("tests/vocabularies").join(excerpt)).unwrap();
-    let found = linter
-        .lint_text("src/agent.rs", &[], &text)
-        .findings
-        .into_iter()
-        .map(|f| (f.start.line, f.rule))
-        .collect();
+    // Through the prefilter, whose strings come from the vocabulary: the same findings as without.
+    let report = linter.lint_bytes("src/agent.rs", &[], text.as_bytes());
+    let unfiltered =
+        Linter::new(&config).without_prefilter().lint_bytes("src/agent.rs", &[], text.as_bytes());
+    assert_eq!(report.findings, unfiltered.findings, "{excerpt}: the prefilter changes the findings");
+    let found = report.findings.into_iter().map(|f| (f.start.line, f.rule)).collect();
     let expected = text
         .lines()
         .enumerate()
@@ -223,4 +223,71 @@ fn the_documented_vocabularies_are_valid() {
         .unwrap();
     assert!(out.status.success());
     assert_eq!(String::from_utf8(out.stdout).unwrap(), reference);
+}
+
+/// A vocabulary's sinks: delivered outside the canonical emitters (`direct-event-payload`), a
+/// second emitter (`competing-emitter`), to every user (`unscoped-broadcast`); the canonical
+/// emitter and test code are silent.
+#[test]
+fn sinks_outside_the_canonical_emitters_are_findings() {
+    let vocabulary = r#"
+[vocabulary.events.task_started]
+variants = ["Event::TaskStarted"]
+[vocabulary.emitters]
+canonical = ["Hub::*"]
+sinks = ["tx.send"]
+broadcast = ["all.send"]
+"#;
+    let code = r#"
+impl Hub {
+    async fn send(&self, event: Event) {
+        self.tx.send(event).await;
+    }
+}
+async fn by_hand(tx: &Sender<Event>) {
+    tx.send(Event::TaskStarted { sub_id: 1 }).await;
+}
+async fn relay(tx: &Sender<Event>, event: Event) {
+    tx.send(event).await;
+}
+async fn to_everyone(state: &State) {
+    state.all.send(Event::TaskStarted { sub_id: 1 });
+}
+async fn unrelated(tx: &Sender<String>, line: String) {
+    tx.send(line).await;
+}
+#[cfg(test)]
+mod tests {
+    async fn feeds(tx: &Sender<Event>) {
+        tx.send(Event::TaskStarted { sub_id: 1 }).await;
+    }
+}
+"#;
+    let raw = toml::from_str(vocabulary).unwrap();
+    let config = Config::from_raw(raw, Path::new("agent-events.toml"), Vec::new()).unwrap();
+    let found: Vec<(usize, String)> = Linter::new(&config)
+        .lint_bytes("src/a.rs", &[], code.as_bytes())
+        .findings
+        .into_iter()
+        .map(|f| (f.start.line, f.rule))
+        .collect();
+    assert_eq!(
+        found,
+        [
+            (8, "direct-event-payload".to_owned()),
+            (10, "competing-emitter".to_owned()),
+            (14, "unscoped-broadcast".to_owned()),
+        ]
+    );
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_cargo-agent-events"))
+        .args(["check", "--print-prefilter", "--config"])
+        .arg(root().join("docs/vocabularies/swiftide.toml"))
+        .arg(root().join("fixtures/legacy-backend"))
+        .output()
+        .unwrap();
+    let needles = String::from_utf8(out.stdout).unwrap();
+    assert!(
+        needles.lines().any(|l| l == "OnStart"),
+        "the vocabulary's forms are the prefilter's strings:\n{needles}"
+    );
 }

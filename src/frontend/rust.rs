@@ -1707,8 +1707,9 @@ impl<'a> Walker<'a> {
         let enum_name = unraw(&e.ident.to_string());
         for variant in &e.variants {
             let name = unraw(&variant.ident.to_string());
-            let wire = serde_value(&variant.attrs, "rename")
-                .unwrap_or_else(|| rename_all.as_deref().map_or_else(|| name.clone(), |rule| rename(&name, rule)));
+            let wire = serde_value(&variant.attrs, "rename").unwrap_or_else(|| {
+                rename_all.as_deref().map_or_else(|| name.clone(), |rule| rename(&name, rule))
+            });
             let span = self.span_of(&variant.ident);
             self.b.facts_mut().wire_names.push(WireName { ty: enum_name.clone(), variant: name, wire, span });
         }

@@ -804,18 +804,24 @@ pub struct Needles<'a> {
 /// present. `None` for the rules the engine reports itself (`parse-error` needs no string;
 /// `unused-suppression` needs the suppression marker, which the engine adds).
 pub fn needles(cx: &Needles<'_>) -> Option<Vec<Vec<String>>> {
-    let mut groups = builtin_needles(cx)?;
-    // A declared vocabulary's sinks: a file holding one of its forms or sink methods may fire
-    // these rules too (each group is widened, so the built-in strings still suffice).
+    builtin_needles(cx)
+}
+
+/// The strings a file must hold for a rule to fire on a declared vocabulary's sinks, when that
+/// is another way than [`needles`]: a form and a sink method (`direct-event-payload`,
+/// `unscoped-broadcast`), or a sink method and an event type (`competing-emitter`).
+pub fn vocabulary_needles(cx: &Needles<'_>) -> Option<Vec<Vec<String>>> {
     let vocab = &*cx.events.vocab;
-    if vocab.declared() && matches!(cx.rule.kind, Kind::EventPayload | Kind::Broadcast | Kind::Competing) {
-        let mut extra = vocab.needles();
-        extra.extend(vocab.emitter_needles());
-        for group in &mut groups {
-            group.extend(extra.iter().cloned());
-        }
+    if vocab.emitter_needles().is_empty() {
+        return None;
     }
-    Some(groups)
+    match cx.rule.kind {
+        Kind::EventPayload | Kind::Broadcast => Some(vec![vocab.needles(), vocab.emitter_needles()]),
+        Kind::Competing => {
+            Some(vec![vocab.emitter_needles(), vocab.event_types().into_iter().map(str::to_owned).collect()])
+        }
+        _ => None,
+    }
 }
 
 fn builtin_needles(cx: &Needles<'_>) -> Option<Vec<Vec<String>>> {

@@ -829,15 +829,15 @@ impl Twice<'_, '_, '_> {
 /// pair's, one of the vocabulary's forms.
 pub fn needles(cx: &Needles<'_>) -> Vec<Vec<String>> {
     let vocab = &*cx.events.vocab;
-    let mut group = Vec::new();
-    if cx.rule.kind == Kind::Unpaired {
-        group.push("tool_executing".to_owned());
-    }
-    group.extend(vocab.needles());
-    if group.is_empty() {
-        // Nothing declared: the new checks have only the built-in pair, which they find in
-        // `tool_executing` too.
-        group.push("tool_executing".to_owned());
-    }
+    let mut group = vec!["tool_executing".to_owned()];
+    // A declared pair fires where its open is written; a terminal close sent twice, where the
+    // close is.
+    let declared: Vec<&Pair> = vocab.pairs.iter().filter(|p| !p.builtin).collect();
+    group.extend(match cx.rule.kind {
+        Kind::Twice => {
+            vocab.needles_of(|k| declared.iter().any(|p| p.exactly_once && p.close.iter().any(|c| c == k)))
+        }
+        _ => vocab.needles_of(|k| declared.iter().any(|p| p.open == k)),
+    });
     vec![group]
 }

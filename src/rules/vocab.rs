@@ -604,8 +604,13 @@ impl Vocabulary {
 
     /// The strings a file must hold for a declared form to be in it (the prefilter's).
     pub fn needles(&self) -> Vec<String> {
+        self.needles_of(|_| true)
+    }
+
+    /// The strings a file must hold for a form of one of the kinds `wanted` accepts.
+    pub fn needles_of(&self, wanted: impl Fn(&str) -> bool) -> Vec<String> {
         let mut out = Vec::new();
-        for kind in &self.kinds {
+        for kind in self.kinds.iter().filter(|k| wanted(&k.name)) {
             for form in &kind.forms {
                 out.push(match form {
                     Form::Variant(_, v) => v.clone(),
