@@ -291,3 +291,116 @@ mod tests {
         "the vocabulary's forms are the prefilter's strings:\n{needles}"
     );
 }
+
+/// Every way of writing a kind: a variant through `use Event::*` and through a type alias, a
+/// struct literal and `Struct::new`, a unit variant, a helper, a macro's first argument.
+#[test]
+fn every_form_of_a_kind_is_found() {
+    let vocabulary = r#"
+[vocabulary.events.started]
+variants = ["Event::Started"]
+structs = ["StartedEvent"]
+helpers = ["Hub::send_started"]
+macros = ["fire!(OnStart)"]
+[vocabulary.events.done]
+variants = ["Event::Done"]
+[[vocabulary.pairs]]
+open = "started"
+close = "done"
+"#;
+    let code = r#"
+use crate::events::Event::*;
+type E = crate::events::Event;
+fn glob(tx: &Tx) -> Result<(), X> {
+    tx.send(Started { id: 1 });
+    step()?;
+    tx.send(Done);
+}
+fn alias(tx: &Tx) -> Result<(), X> {
+    tx.send(E::Started(1));
+    step()?;
+    tx.send(E::Done);
+}
+fn literal(tx: &Tx) -> Result<(), X> {
+    tx.send(StartedEvent { id: 1 });
+    step()?;
+    tx.send(Done);
+}
+fn constructed(tx: &Tx) -> Result<(), X> {
+    tx.send(StartedEvent::new(1));
+    step()?;
+    tx.send(Done);
+}
+fn helper(hub: &Hub) -> Result<(), X> {
+    hub.send_started(1);
+    step()?;
+    hub.send(Done);
+}
+fn hooked(&mut self) -> Result<(), X> {
+    fire!(OnStart, self);
+    step()?;
+    self.tx.send(Done);
+}
+fn paired(hub: &Hub) -> Result<(), X> {
+    hub.send_started(1);
+    hub.send(Done);
+    step()?;
+}
+"#;
+    let raw = toml::from_str(vocabulary).unwrap();
+    let config = Config::from_raw(raw, Path::new("agent-events.toml"), Vec::new()).unwrap();
+    let lines: Vec<usize> = Linter::new(&config)
+        .lint_bytes("src/a.rs", &[], code.as_bytes())
+        .findings
+        .into_iter()
+        .map(|f| f.start.line)
+        .collect();
+    assert_eq!(lines, [5, 10, 15, 20, 25, 30]);
+}
+
+/// A Python project declares string types and helpers: the pairing rule follows them.
+#[test]
+fn python_declares_strings_and_helpers() {
+    let vocabulary = r#"
+[vocabulary.events.step_started]
+strings = ["step_started"]
+helpers = ["emit_step_started"]
+[vocabulary.events.step_finished]
+strings = ["step_finished"]
+helpers = ["emit_step_finished"]
+[[vocabulary.pairs]]
+open = "step_started"
+close = "step_finished"
+key = "step"
+"#;
+    let code = r#"
+async def run(self, step):
+    await self.events.emit_step_started(step)
+    if not step:
+        return None
+    result = await self.do(step)
+    await self.events.emit_step_finished(step)
+    return result
+
+async def run_guarded(self, step):
+    await self.events.emit_step_started(step)
+    try:
+        return await self.do(step)
+    finally:
+        await self.events.emit_step_finished(step)
+"#;
+    let raw = toml::from_str(vocabulary).unwrap();
+    let config = Config::from_raw(raw, Path::new("pyproject.toml"), Vec::new()).unwrap();
+    let found: Vec<(usize, String)> = Linter::new(&config)
+        .lint_bytes("app/steps.py", &["app".into(), "steps".into()], code.as_bytes())
+        .findings
+        .into_iter()
+        .map(|f| (f.start.line, f.message))
+        .collect();
+    assert_eq!(found.len(), 1, "{found:#?}");
+    assert_eq!(found[0].0, 3);
+    assert!(
+        found[0].1.contains("`step_started` sent here may never be closed (`step_finished`): the `return`"),
+        "{found:#?}"
+    );
+}

@@ -2184,6 +2184,30 @@ fn r#type() { crate::ws::util::call(); Foo::BAR; }
     }
 
     #[test]
+    fn serde_renames_variants_like_serde() {
+        for (rule, wire) in [
+            ("snake_case", "tool_call_requested"),
+            ("camelCase", "toolCallRequested"),
+            ("PascalCase", "ToolCallRequested"),
+            ("kebab-case", "tool-call-requested"),
+            ("SCREAMING_SNAKE_CASE", "TOOL_CALL_REQUESTED"),
+            ("SCREAMING-KEBAB-CASE", "TOOL-CALL-REQUESTED"),
+            ("lowercase", "toolcallrequested"),
+            ("UPPERCASE", "TOOLCALLREQUESTED"),
+        ] {
+            assert_eq!(rename("ToolCallRequested", rule), wire, "{rule}");
+        }
+        let facts = parse(
+            "#[derive(Debug, serde::Serialize)]\n#[serde(tag = \"type\", rename_all = \"snake_case\")]\nenum E { A, #[serde(rename = \"bee\", alias = \"b\")] B(u8), #[serde(skip)] C }\n#[derive(Debug)] enum N { X }",
+            &[],
+        )
+        .unwrap();
+        let wire: Vec<String> =
+            facts.wire_names.iter().map(|w| format!("{}::{}={}", w.ty, w.variant, w.wire)).collect();
+        assert_eq!(wire, ["E::A=a", "E::B=bee", "E::C=c"]);
+    }
+
+    #[test]
     fn macros() {
         snapshot(
             "macros",
