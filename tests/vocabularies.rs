@@ -155,9 +155,16 @@ fn guarded(tx: &Tx) -> Result<(), E> {
 fn opens(tx: &Tx) {
     tx.send(Ev::Started { id: 5 });
 }
-fn run(tx: &Tx) {
+fn run(tx: &Tx) -> Result<(), E> {
     opens(tx);
     tx.send(Ev::Done { id: 5 });
+    opens_again(tx);
+    step()?;
+    tx.send(Ev::Done { id: 9 });
+    Ok(())
+}
+fn opens_again(tx: &Tx) {
+    tx.send(Ev::Started { id: 9 });
 }
 fn keyed(tx: &Tx) {
     tx.send(Ev::Started { id: 6 });
@@ -174,9 +181,10 @@ fn keyed(tx: &Tx) {
         .map(|f| (f.start.line, f.rule, f.message))
         .collect();
     let at: Vec<usize> = lines.iter().map(|(l, ..)| *l).collect();
-    // `let … else { return }` (l. 3), `?` in `try_stream!` (l. 9), a key that does not match
-    // (l. 38); the guard, the caller and the plain stream's end close theirs.
-    assert_eq!(at, [3, 9, 38], "{lines:#?}");
+    // `let … else { return }` (l. 3), `?` in `try_stream!` (l. 9), the named caller's `?` after
+    // a call that hands it an open (l. 36), a key that does not match (l. 45); the guard, the
+    // caller that closes and the plain stream's end close theirs.
+    assert_eq!(at, [3, 9, 36, 45], "{lines:#?}");
     assert!(lines[0].2.contains("the `return` leaves first"), "{lines:#?}");
     assert!(lines[1].2.contains("the `?` leaves first"), "{lines:#?}");
 }

@@ -81,12 +81,16 @@ struct Pairs<'c, 'a> {
     vocab: &'c Vocabulary,
     /// Per pair with `close-in = ["drop"]`: the types whose `Drop` sends its close.
     drop_guards: Vec<Vec<String>>,
+    /// Functions a `caller:<fn>` pair lets end open, by name: the pairs they leave open. In the
+    /// named caller, a call of one opens them.
+    handed_over: BTreeMap<String, Vec<usize>>,
 }
 
 impl<'c, 'a> Pairs<'c, 'a> {
     fn new(cx: &'c Cx<'a>) -> Self {
         let vocab = &*cx.events.vocab;
-        let mut pairs = Pairs { cx, vocab, drop_guards: vec![Vec::new(); vocab.pairs.len()] };
+        let mut pairs =
+            Pairs { cx, vocab, drop_guards: vec![Vec::new(); vocab.pairs.len()], handed_over: BTreeMap::new() };
         if vocab.pairs.iter().any(|p| p.close_in.drop) {
             let facts = cx.facts;
             let drop_types: Vec<&String> =
@@ -191,6 +195,15 @@ impl<'c, 'a> Pairs<'c, 'a> {
     /// What a leaf is to each pair.
     fn classify(&self, node: &Node) -> Vec<Leaf> {
         let mut out = Vec::new();
+        if let Node::Call(i) = node {
+            let call = &self.cx.facts.calls[*i];
+            let caller = self.cx.facts.bodies.get(call.body).and_then(|b| b.name.as_deref());
+            for &p in self.handed_over.get(&call.name).into_iter().flatten() {
+                if caller.is_some_and(|c| self.vocab.pairs[p].close_in.callers.iter().any(|n| n == c)) {
+                    out.push(Leaf::Open { pair: p, span: call.name_span, key: None });
+                }
+            }
+        }
         if let Node::Nested(body) = node {
             // A task or stream the function hands a declared pair to: a close in it closes.
             for (p, pair) in self.vocab.pairs.iter().enumerate().filter(|(_, p)| !p.builtin) {
@@ -303,7 +316,22 @@ fn union(a: Option<Open>, b: Option<Open>) -> Option<Open> {
     }
 }
 
-impl Walk<'_, '_, '_> {
+impl<'p, 'c, 'a> Walk<'p, 'c, 'a> {
+    fn new(pairs: &'p Pairs<'c, 'a>, dispatched: BTreeSet<(usize, Span)>, end_closes: Vec<bool>) -> Self {
+        Walk {
+            pairs,
+            dispatched,
+            emissions: Vec::new(),
+            by_span: BTreeMap::new(),
+            loops: Vec::new(),
+            next_loop: 0,
+            guards: Vec::new(),
+            unpaired: BTreeMap::new(),
+            cancelled: BTreeMap::new(),
+            end_closes,
+        }
+    }
+
     /// Reports the open emissions (only those inside the loop `only_in`, for a `break` or
     /// `continue` that leaves it).
     fn report(&mut self, open: &Open, exit: Option<&Exit>, only_in: Option<usize>) {
@@ -544,7 +572,8 @@ fn pair_help(pair: &Pair, kind: Kind) -> Option<String> {
 }
 
 pub fn check(cx: &Cx<'_>, hits: &mut Vec<Hit>) {
-    let pairs = Pairs::new(cx);
+    let mut pairs = Pairs::new(cx);
+    pairs.handed_over = handed_over(&pairs);
     let vocab = pairs.vocab;
     for (id, body) in cx.facts.bodies.iter().enumerate() {
         if body.name.as_deref().is_some_and(|n| is_wrapper(cx, n)) {
@@ -599,18 +628,7 @@ pub fn check(cx: &Cx<'_>, hits: &mut Vec<Hit>) {
                     || body.name.as_deref().is_some_and(|name| called_by(cx, name, &p.close_in.callers))
             })
             .collect();
-        let mut walk = Walk {
-            pairs: &pairs,
-            dispatched,
-            emissions: Vec::new(),
-            by_span: BTreeMap::new(),
-            loops: Vec::new(),
-            next_loop: 0,
-            guards: Vec::new(),
-            unpaired: BTreeMap::new(),
-            cancelled: BTreeMap::new(),
-            end_closes,
-        };
+        let mut walk = Walk::new(&pairs, dispatched, end_closes);
         if let Some(open) = walk.node(&body.tree, Some(Open::new())) {
             let open: Open = open.into_iter().filter(|e| !walk.end_closes[walk.emissions[*e].pair]).collect();
             walk.report(&open, None, None);
@@ -664,6 +682,33 @@ fn in_test_fn(cx: &Cx<'_>, body: usize) -> bool {
         .or_else(|| facts.literals.iter().find(|l| l.body == body).map(|l| l.span))
         .or_else(|| facts.marks.iter().find(|m| m.body == body).map(|m| m.span));
     span.is_some_and(|span| facts.fns.iter().any(|f| f.holds(span) && f.is_test()))
+}
+
+/// The functions that end with a `caller:<fn>` pair open and are called by that caller: the
+/// pairs each leaves open at its end.
+fn handed_over(pairs: &Pairs<'_, '_>) -> BTreeMap<String, Vec<usize>> {
+    let cx = pairs.cx;
+    let mut out: BTreeMap<String, Vec<usize>> = BTreeMap::new();
+    for body in &cx.facts.bodies {
+        let Some(name) = body.name.as_deref() else { continue };
+        let handing: Vec<usize> = (0..pairs.vocab.pairs.len())
+            .filter(|p| called_by(cx, name, &pairs.vocab.pairs[*p].close_in.callers))
+            .collect();
+        if handing.is_empty() {
+            continue;
+        }
+        let mut walk = Walk::new(pairs, BTreeSet::new(), vec![false; pairs.vocab.pairs.len()]);
+        if let Some(open) = walk.node(&body.tree, Some(Open::new())) {
+            let mut left: Vec<usize> =
+                open.iter().map(|e| walk.emissions[*e].pair).filter(|p| handing.contains(p)).collect();
+            left.sort_unstable();
+            left.dedup();
+            if !left.is_empty() {
+                out.entry(name.to_owned()).or_default().extend(left);
+            }
+        }
+    }
+    out
 }
 
 /// Whether one of `callers` (function names) calls `name` in this file.
