@@ -290,6 +290,8 @@ pub struct FnDef {
     pub has_self: bool,
     /// Parameters other than `self`.
     pub params: usize,
+    /// The parameters' names, where they are plain names (not patterns), `self` left out.
+    pub param_names: Vec<String>,
     /// From the name to the end of the body, when it has one.
     pub extent: Option<Span>,
     /// Its attributes' paths (`agent_events::tool`, `test`).

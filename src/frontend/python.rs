@@ -689,6 +689,12 @@ impl<'o> Walker<'o> {
             trait_impl: None,
             has_self,
             params: params - usize::from(skip_first),
+            param_names: f
+                .parameters
+                .iter()
+                .skip(usize::from(skip_first))
+                .map(|p| p.name().id.to_string())
+                .collect(),
             extent: Some(Span::new(f.name.range.start().to_usize(), f.range.end().to_usize())),
             attrs,
         });

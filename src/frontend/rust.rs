@@ -892,11 +892,15 @@ impl<'a> Walker<'a> {
         self.generics(&sig.generics);
         let mut has_self = false;
         let mut params = 0;
+        let mut param_names = Vec::new();
         for input in &sig.inputs {
             match input {
                 syn::FnArg::Receiver(_) => has_self = true,
                 syn::FnArg::Typed(t) => {
                     params += 1;
+                    if let Pat::Ident(i) = &*t.pat {
+                        param_names.push(unraw(&i.ident.to_string()));
+                    }
                     self.ty(&t.ty);
                 }
             }
@@ -912,6 +916,7 @@ impl<'a> Walker<'a> {
             trait_impl,
             has_self,
             params,
+            param_names,
             extent: None,
             attrs: Vec::new(),
         });

@@ -89,7 +89,11 @@ pub fn check(cx: &Cx<'_>, hits: &mut Vec<Hit>) {
                     cx.facts.mentions.iter().any(|m| {
                         f.holds(m.span) && m.path.last().is_some_and(|l| types.contains(&l.as_str()))
                     });
-                let test = f.is_test();
+                // Callers hand it the events: what it sends is one of its parameters (a relay
+                // forwarding a stream it reads is a fan-out, not an emitter).
+                let forwards_a_parameter =
+                    call.args.iter().any(|a| a.ident.as_ref().is_some_and(|n| f.param_names.contains(n)));
+                let test = f.is_test() || !forwards_a_parameter;
                 if !handles_events || test || !competing_reported.insert(f.name_span) {
                     continue;
                 }

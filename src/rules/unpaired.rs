@@ -89,8 +89,12 @@ struct Pairs<'c, 'a> {
 impl<'c, 'a> Pairs<'c, 'a> {
     fn new(cx: &'c Cx<'a>) -> Self {
         let vocab = &*cx.events.vocab;
-        let mut pairs =
-            Pairs { cx, vocab, drop_guards: vec![Vec::new(); vocab.pairs.len()], handed_over: BTreeMap::new() };
+        let mut pairs = Pairs {
+            cx,
+            vocab,
+            drop_guards: vec![Vec::new(); vocab.pairs.len()],
+            handed_over: BTreeMap::new(),
+        };
         if vocab.pairs.iter().any(|p| p.close_in.drop) {
             let facts = cx.facts;
             let drop_types: Vec<&String> =
