@@ -7,6 +7,7 @@ use std::collections::BTreeSet;
 use std::path::Path;
 
 use cargo_agent_events::config::Config;
+use cargo_agent_events::diagnostic::Finding;
 use cargo_agent_events::lint::Linter;
 
 fn root() -> &'static Path {
@@ -33,6 +34,14 @@ fn findings(vocabulary: &str, excerpt: &str) -> (Sites, Sites) {
         .filter_map(|(i, l)| l.split_once("// expect: ").map(|(_, r)| (i + 1, r.trim().to_owned())))
         .collect();
     (found, expected)
+}
+
+/// The findings of `code` (the file `rel`, module `module`) linted with a vocabulary written in
+/// TOML, through the prefilter.
+fn lint_with(vocabulary: &str, rel: &str, module: &[String], code: &str) -> Vec<Finding> {
+    let raw = toml::from_str(vocabulary).unwrap();
+    let config = Config::from_raw(raw, Path::new("agent-events.toml"), Vec::new()).unwrap();
+    Linter::new(&config).lint_bytes(rel, module, code.as_bytes()).findings
 }
 
 fn check(vocabulary: &str, excerpt: &str) {
@@ -171,12 +180,7 @@ fn keyed(tx: &Tx) {
     tx.send(Ev::Done { id: 7 });
 }
 "#;
-    let raw = toml::from_str(vocabulary).unwrap();
-    let config = Config::from_raw(raw, Path::new("agent-events.toml"), Vec::new()).unwrap();
-    let linter = Linter::new(&config);
-    let lines: Vec<(usize, String, String)> = linter
-        .lint_text("src/a.rs", &[], code)
-        .findings
+    let lines: Vec<(usize, String, String)> = lint_with(vocabulary, "src/a.rs", &[], code)
         .into_iter()
         .map(|f| (f.start.line, f.rule, f.message))
         .collect();
@@ -271,14 +275,8 @@ mod tests {
     }
 }
 "#;
-    let raw = toml::from_str(vocabulary).unwrap();
-    let config = Config::from_raw(raw, Path::new("agent-events.toml"), Vec::new()).unwrap();
-    let found: Vec<(usize, String)> = Linter::new(&config)
-        .lint_bytes("src/a.rs", &[], code.as_bytes())
-        .findings
-        .into_iter()
-        .map(|f| (f.start.line, f.rule))
-        .collect();
+    let found: Vec<(usize, String)> =
+        lint_with(vocabulary, "src/a.rs", &[], code).into_iter().map(|f| (f.start.line, f.rule)).collect();
     assert_eq!(
         found,
         [
@@ -355,14 +353,8 @@ fn paired(hub: &Hub) -> Result<(), X> {
     step()?;
 }
 "#;
-    let raw = toml::from_str(vocabulary).unwrap();
-    let config = Config::from_raw(raw, Path::new("agent-events.toml"), Vec::new()).unwrap();
-    let lines: Vec<usize> = Linter::new(&config)
-        .lint_bytes("src/a.rs", &[], code.as_bytes())
-        .findings
-        .into_iter()
-        .map(|f| f.start.line)
-        .collect();
+    let lines: Vec<usize> =
+        lint_with(vocabulary, "src/a.rs", &[], code).into_iter().map(|f| f.start.line).collect();
     assert_eq!(lines, [5, 10, 15, 20, 25, 30]);
 }
 
@@ -397,14 +389,11 @@ async def run_guarded(self, step):
     finally:
         await self.events.emit_step_finished(step)
 "#;
-    let raw = toml::from_str(vocabulary).unwrap();
-    let config = Config::from_raw(raw, Path::new("pyproject.toml"), Vec::new()).unwrap();
-    let found: Vec<(usize, String)> = Linter::new(&config)
-        .lint_bytes("app/steps.py", &["app".into(), "steps".into()], code.as_bytes())
-        .findings
-        .into_iter()
-        .map(|f| (f.start.line, f.message))
-        .collect();
+    let found: Vec<(usize, String)> =
+        lint_with(vocabulary, "app/steps.py", &["app".into(), "steps".into()], code)
+            .into_iter()
+            .map(|f| (f.start.line, f.message))
+            .collect();
     assert_eq!(found.len(), 1, "{found:#?}");
     assert_eq!(found[0].0, 3);
     assert!(
