@@ -298,8 +298,9 @@ mod tests {
     );
 }
 
-/// Every way of writing a kind: a variant through `use Event::*` and through a type alias, a
-/// struct literal and `Struct::new`, a unit variant, a helper, a macro's first argument.
+/// Every way of writing a kind: a variant through `use Event::*`, through a type alias and as
+/// `Self::X` in the enum's `impl`, a struct literal and `Struct::new`, a unit variant, a helper,
+/// a macro's first argument.
 #[test]
 fn every_form_of_a_kind_is_found() {
     let vocabulary = r#"
@@ -352,10 +353,17 @@ fn paired(hub: &Hub) -> Result<(), X> {
     hub.send(Done);
     step()?;
 }
+impl Event {
+    fn in_its_impl(tx: &Tx) -> Result<(), X> {
+        tx.send(Self::Started(1));
+        step()?;
+        tx.send(Self::Done);
+    }
+}
 "#;
     let lines: Vec<usize> =
         lint_with(vocabulary, "src/a.rs", &[], code).into_iter().map(|f| f.start.line).collect();
-    assert_eq!(lines, [5, 10, 15, 20, 25, 30]);
+    assert_eq!(lines, [5, 10, 15, 20, 25, 30, 41]);
 }
 
 /// A Python project declares string types and helpers: the pairing rule follows them.

@@ -470,7 +470,7 @@ impl Vocabulary {
                 let path: Vec<String> = path.split("::").map(str::to_owned).collect();
                 self.kinds
                     .iter()
-                    .find(|k| k.forms.iter().any(|f| self.path_is(facts, f, &path, true)))
+                    .find(|k| k.forms.iter().any(|f| self.path_is(facts, f, &path, true, lit.span)))
                     .map(|k| hit(k, lit.span, Some(*i)))
             }
             Node::Call(i) => {
@@ -484,7 +484,7 @@ impl Vocabulary {
                                 && (&path[path.len() - 2] == owner || path[path.len() - 2] == "Self")
                         }
                         (Form::Helper(Some(_), name), None) => &call.name == name,
-                        (_, Some(path)) => self.path_is(facts, f, path, false),
+                        (_, Some(path)) => self.path_is(facts, f, path, false, call.span),
                         _ => false,
                     })
                 })?;
@@ -499,7 +499,7 @@ impl Vocabulary {
                             name == m && first == arg
                         }
                         (MarkKind::Path(path), _) => {
-                            matches!(f, Form::Variant(..)) && self.path_is(facts, f, path, false)
+                            matches!(f, Form::Variant(..)) && self.path_is(facts, f, path, false, mark.span)
                         }
                         _ => false,
                     })
@@ -510,13 +510,23 @@ impl Vocabulary {
         }
     }
 
-    /// Whether a constructed path is a variant or struct form: `Event::X`, `X` under `use
-    /// Event::*`, `Alias::X` with `type Alias = Event;`, `Struct`/`Struct::new`.
-    fn path_is(&self, facts: &Facts, form: &Form, path: &[String], literal: bool) -> bool {
+    /// Whether a constructed path (at `at`) is a variant or struct form: `Event::X`, `X` under
+    /// `use Event::*`, `Alias::X` with `type Alias = Event;`, `Self::X` in `impl Event`,
+    /// `Struct`/`Struct::new`.
+    fn path_is(&self, facts: &Facts, form: &Form, path: &[String], literal: bool, at: Span) -> bool {
+        let in_impl_of = |ty: &str| {
+            facts
+                .fns
+                .iter()
+                .filter(|f| f.holds(at))
+                .min_by_key(|f| f.extent.map_or(usize::MAX, |e| e.end - e.start))
+                .is_some_and(|f| f.owner.as_deref() == Some(ty))
+        };
         match form {
             Form::Variant(e, v) => match path {
                 [.., a, b] if b == v => {
                     a == e
+                        || (a == "Self" && in_impl_of(e))
                         || facts
                             .type_aliases
                             .iter()
@@ -526,8 +536,10 @@ impl Vocabulary {
                 _ => false,
             },
             Form::Struct(s) => match path {
-                [.., last] if literal => last == s,
-                [.., ty, ctor] => ty == s && matches!(ctor.as_str(), "new" | "default"),
+                [.., last] if literal => last == s || (last == "Self" && in_impl_of(s)),
+                [.., ty, ctor] => {
+                    (ty == s || (ty == "Self" && in_impl_of(s))) && matches!(ctor.as_str(), "new" | "default")
+                }
                 _ => false,
             },
             _ => false,
