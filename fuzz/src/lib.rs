@@ -134,3 +134,28 @@ fn scratch_root() -> PathBuf {
     })
     .clone()
 }
+
+/// A rewrite target's input, `pattern NUL template NUL file`, when it is UTF-8 and has its three
+/// parts.
+pub fn rewrite_input(data: &[u8]) -> Option<(String, String, String)> {
+    let text = std::str::from_utf8(data).ok()?;
+    let mut parts = text.splitn(3, '\0');
+    Some((parts.next()?.to_owned(), parts.next()?.to_owned(), parts.next()?.to_owned()))
+}
+
+/// The ranges a rewrite is applied within: the whole file, and its second half (from a
+/// character boundary).
+pub fn rewrite_ranges(file: &str) -> [cargo_agent_events::source::Span; 2] {
+    use cargo_agent_events::source::Span;
+    let middle = (0..=file.len() / 2).rev().find(|&i| file.is_char_boundary(i)).unwrap_or(0);
+    [Span { start: 0, end: file.len() }, Span { start: middle, end: file.len() }]
+}
+
+/// Every edit of a fix lies inside the file, on character boundaries.
+pub fn check_edits(file: &str, fix: &fix::Fix) {
+    for edit in &fix.edits {
+        let (start, end) = (edit.span.start, edit.span.end);
+        assert!(start <= end && end <= file.len(), "edit {start}..{end} outside the file");
+        assert!(file.is_char_boundary(start) && file.is_char_boundary(end), "edit inside a character");
+    }
+}
