@@ -58,6 +58,15 @@ pub struct WireName {
     pub span: Span,
 }
 
+impl Facts {
+    /// The innermost function or method whose body holds `span` (closures and async blocks
+    /// belong to it).
+    pub fn enclosing_fn(&self, span: Span) -> Option<&FnDef> {
+        let extents = self.fns.iter().enumerate().filter_map(|(i, f)| Some((f.extent?, i))).collect();
+        crate::source::innermost(extents, &[span]).first().copied().flatten().map(|i| &self.fns[i])
+    }
+}
+
 /// A place a declared vocabulary may find an event that is neither a call nor a literal.
 #[derive(Debug, Clone)]
 pub struct Mark {

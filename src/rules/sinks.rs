@@ -7,11 +7,6 @@ use super::{Cx, Hit, Kind};
 use crate::facts::{Call, FnDef, Node};
 use crate::source::Span;
 
-/// The innermost function around a span: anonymous bodies (closures, async blocks) belong to it.
-fn enclosing(fns: &[FnDef], span: Span) -> Option<&FnDef> {
-    fns.iter().filter(|f| f.holds(span)).min_by_key(|f| f.extent.map_or(usize::MAX, |e| e.end - e.start))
-}
-
 /// The declared events built in a call's body before the call ends: (kind, span).
 fn built_before(cx: &Cx<'_>, call: &Call) -> Vec<(String, Span)> {
     let mut out = Vec::new();
@@ -50,7 +45,7 @@ pub fn check(cx: &Cx<'_>, hits: &mut Vec<Hit>) {
     let mut competing_reported = std::collections::BTreeSet::new();
     for call in &cx.facts.calls {
         let Some(broadcast) = vocab.sink(call) else { continue };
-        let function = enclosing(&cx.facts.fns, call.span);
+        let function = cx.facts.enclosing_fn(call.span);
         // Test code feeds events to what it tests.
         if function.is_some_and(FnDef::is_test) {
             continue;

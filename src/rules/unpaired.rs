@@ -84,6 +84,9 @@ struct Pairs<'c, 'a> {
     /// Functions a `caller:<fn>` pair lets end open, by name: the pairs they leave open. In the
     /// named caller, a call of one opens them.
     handed_over: BTreeMap<String, Vec<usize>>,
+    /// Whether a nested body sends a close of a pair, by (body, pair): asked at every visit of
+    /// the node, answered once.
+    closes_in_body: std::cell::RefCell<BTreeMap<(usize, usize), bool>>,
 }
 
 impl<'c, 'a> Pairs<'c, 'a> {
@@ -94,6 +97,7 @@ impl<'c, 'a> Pairs<'c, 'a> {
             vocab,
             drop_guards: vec![Vec::new(); vocab.pairs.len()],
             handed_over: BTreeMap::new(),
+            closes_in_body: Default::default(),
         };
         if vocab.pairs.iter().any(|p| p.close_in.drop) {
             let facts = cx.facts;
@@ -182,14 +186,20 @@ impl<'c, 'a> Pairs<'c, 'a> {
     }
 
     /// Whether a body (or one nested in it) sends a close of `pair`.
-    fn closes_in(&self, body: usize, pair: &Pair, depth: usize) -> bool {
+    fn closes_in(&self, body: usize, pair: usize, depth: usize) -> bool {
+        if let Some(known) = self.closes_in_body.borrow().get(&(body, pair)) {
+            return *known;
+        }
         let Some(b) = self.cx.facts.bodies.get(body) else { return false };
+        let close = &self.vocab.pairs[pair].close;
         let mut all = Vec::new();
         leaves(&b.tree, &mut all);
-        all.iter().any(|leaf| match leaf {
+        let closes = all.iter().any(|leaf| match leaf {
             Node::Nested(inner) => depth < 8 && self.closes_in(*inner, pair, depth + 1),
-            other => self.kinds(other).iter().any(|(kind, ..)| pair.close.iter().any(|c| c == kind)),
-        })
+            other => self.kinds(other).iter().any(|(kind, ..)| close.contains(kind)),
+        });
+        self.closes_in_body.borrow_mut().insert((body, pair), closes);
+        closes
     }
 
     fn in_some_pair(&self, kind: &str) -> bool {
@@ -210,8 +220,8 @@ impl<'c, 'a> Pairs<'c, 'a> {
         }
         if let Node::Nested(body) = node {
             // A task or stream the function hands a declared pair to: a close in it closes.
-            for (p, pair) in self.vocab.pairs.iter().enumerate().filter(|(_, p)| !p.builtin) {
-                if self.closes_in(*body, pair, 0) {
+            for p in (0..self.vocab.pairs.len()).filter(|p| !self.vocab.pairs[*p].builtin) {
+                if self.closes_in(*body, p, 0) {
                     out.push(Leaf::Close { pair: p, span: Span::default(), key: None, kind: String::new() });
                 }
             }
@@ -576,16 +586,27 @@ fn pair_help(pair: &Pair, kind: Kind) -> Option<String> {
 }
 
 pub fn check(cx: &Cx<'_>, hits: &mut Vec<Hit>) {
+    let vocab = &*cx.events.vocab;
+    // The checks that need what the file may not have: not classified for nothing.
+    let may_fire = match cx.rule.kind {
+        Kind::Twice => vocab.pairs.iter().any(|p| p.exactly_once),
+        Kind::CfgClose => cx.text.contains("cfg"),
+        Kind::Cancelled => cx.facts.bodies.iter().any(|b| has_cancel(&b.tree)),
+        _ => true,
+    };
+    if !may_fire {
+        return;
+    }
     let mut pairs = Pairs::new(cx);
     pairs.handed_over = handed_over(&pairs);
-    let vocab = pairs.vocab;
+    // A declared vocabulary's events in test code are what the test feeds or expects, not what
+    // a run sends.
+    let in_tests = if vocab.declared() { test_bodies(cx.facts) } else { Vec::new() };
     for (id, body) in cx.facts.bodies.iter().enumerate() {
         if body.name.as_deref().is_some_and(|n| is_wrapper(cx, n)) {
             continue;
         }
-        // A declared vocabulary's events in test code are what the test feeds or expects, not
-        // what a run sends.
-        let declared_only = vocab.declared() && in_test_fn(cx, id);
+        let declared_only = in_tests.get(id).copied().unwrap_or(false);
         let mut all = Vec::new();
         leaves(&body.tree, &mut all);
         let classified: Vec<Leaf> = all
@@ -674,18 +695,30 @@ pub fn check(cx: &Cx<'_>, hits: &mut Vec<Hit>) {
     }
 }
 
-/// Whether a body is test code: in a `#[test]` function or a `#[cfg(test)]` module (closures
-/// and async blocks belong to the function around them).
-fn in_test_fn(cx: &Cx<'_>, body: usize) -> bool {
-    let facts = cx.facts;
-    let span = facts
-        .calls
-        .iter()
-        .find(|c| c.body == body)
-        .map(|c| c.span)
-        .or_else(|| facts.literals.iter().find(|l| l.body == body).map(|l| l.span))
-        .or_else(|| facts.marks.iter().find(|m| m.body == body).map(|m| m.span));
-    span.is_some_and(|span| facts.fns.iter().any(|f| f.holds(span) && f.is_test()))
+/// Per body, whether it is test code: in a `#[test]` function or a `#[cfg(test)]` module
+/// (closures and async blocks belong to the function around them). A body is placed by its
+/// first call, literal or mark.
+fn test_bodies(facts: &crate::facts::Facts) -> Vec<bool> {
+    let tests: Vec<Span> = facts.fns.iter().filter(|f| f.is_test()).filter_map(|f| f.extent).collect();
+    let mut first: Vec<Option<Span>> = vec![None; facts.bodies.len()];
+    let spans = facts.calls.iter().map(|c| (c.body, c.span));
+    let spans = spans.chain(facts.literals.iter().map(|l| (l.body, l.span)));
+    for (body, span) in spans.chain(facts.marks.iter().map(|m| (m.body, m.span))) {
+        if let Some(slot @ None) = first.get_mut(body) {
+            *slot = Some(span);
+        }
+    }
+    first.into_iter().map(|s| s.is_some_and(|s| tests.iter().any(|t| t.contains(s)))).collect()
+}
+
+/// Whether a tree holds a cancellation point (`select!`, an aborted task).
+fn has_cancel(node: &Node) -> bool {
+    match node {
+        Node::Seq(children) | Node::Branch(children) => children.iter().any(has_cancel),
+        Node::Loop { body, .. } => has_cancel(body),
+        Node::Exit(exit) => matches!(exit.kind, ExitKind::Cancel { .. }),
+        _ => false,
+    }
 }
 
 /// The functions that end with a `caller:<fn>` pair open and are called by that caller: the

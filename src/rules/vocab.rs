@@ -239,8 +239,6 @@ pub struct Vocabulary {
     /// Pairs: the built-in one first.
     pub pairs: Vec<Pair>,
     canonical: Vec<FnPattern>,
-    /// The canonical emitters as written, for help texts.
-    canonical_written: Vec<String>,
     sinks: Vec<SinkPattern>,
     broadcast: Vec<SinkPattern>,
 }
@@ -259,7 +257,6 @@ impl Default for Vocabulary {
                 builtin: true,
             }],
             canonical: Vec::new(),
-            canonical_written: Vec::new(),
             sinks: Vec::new(),
             broadcast: Vec::new(),
         }
@@ -419,7 +416,6 @@ impl Vocabulary {
                         vocab.canonical.push(FnPattern::parse(entry).ok_or_else(|| {
                             format!("{at}: `{entry}` is not a function like `emit`, `Hub::send` or `Hub::*`")
                         })?);
-                        vocab.canonical_written.push(entry.clone());
                     }
                     Some(broadcast) => {
                         let p = SinkPattern::parse(entry).ok_or_else(|| {
@@ -514,14 +510,7 @@ impl Vocabulary {
     /// `use Event::*`, `Alias::X` with `type Alias = Event;`, `Self::X` in `impl Event`,
     /// `Struct`/`Struct::new`.
     fn path_is(&self, facts: &Facts, form: &Form, path: &[String], literal: bool, at: Span) -> bool {
-        let in_impl_of = |ty: &str| {
-            facts
-                .fns
-                .iter()
-                .filter(|f| f.holds(at))
-                .min_by_key(|f| f.extent.map_or(usize::MAX, |e| e.end - e.start))
-                .is_some_and(|f| f.owner.as_deref() == Some(ty))
-        };
+        let in_impl_of = |ty: &str| facts.enclosing_fn(at).is_some_and(|f| f.owner.as_deref() == Some(ty));
         match form {
             Form::Variant(e, v) => match path {
                 [.., a, b] if b == v => {
@@ -586,7 +575,11 @@ impl Vocabulary {
 
     /// The canonical emitters, for a help text: `` `EventHelper::*` or `emit` ``.
     pub fn canonical_names(&self) -> String {
-        self.canonical_written.iter().map(|c| format!("`{c}`")).collect::<Vec<_>>().join(" or ")
+        let written = |p: &FnPattern| match &p.owner {
+            Some(owner) => format!("`{owner}::{}`", p.name),
+            None => format!("`{}`", p.name),
+        };
+        self.canonical.iter().map(written).collect::<Vec<_>>().join(" or ")
     }
 
     /// The strings a file must hold for a sink or an emitter to be in it.
